@@ -1,0 +1,24 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="tf_cbam_style",
+    version="0.1.0",
+    description="Attention-aware arbitrary neural style transfer (CBAM / AAMS) in TensorFlow/Keras",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["tf_cbam_style", "tf_cbam_style.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow-cpu==2.21.*; platform_machine != 'aarch64'",
+        "numpy",
+        "pillow",
+        "tqdm",
+        "tensorboard",
+        "matplotlib",
+    ],
+    extras_require={
+        "test": ["pytest", "scikit-image"],
+    },
+    entry_points={"console_scripts": ["tf-cbam-style=tf_cbam_style.cli:main"]},
+    include_package_data=True,
+)

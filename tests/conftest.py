@@ -1,0 +1,48 @@
+"""Shared pytest fixtures."""
+
+import numpy as np
+import pytest
+
+# ---------------------------------------------------------------------------
+# Image files
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def write_image(tmp_path):
+    """Factory: `write_image(name, height=48, width=64, seed=0)` -> path.
+
+    Writes a smooth random-ish RGB image (format from the extension) under
+    `tmp_path` and returns its path as a string.
+    """
+    from PIL import Image
+
+    def write(name, height=48, width=64, seed=0):
+        rng = np.random.default_rng(seed)
+        y, x = np.mgrid[0:height, 0:width] / max(height, width)
+        phase = rng.uniform(0, 2 * np.pi, size=3)
+        image = 0.5 + 0.4 * np.sin(6 * (x + y)[..., None] + phase)
+        image += rng.normal(0, 0.05, size=image.shape)
+        pixels = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels).save(path)
+        return str(path)
+
+    return write
+
+
+# ---------------------------------------------------------------------------
+# Models
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory):
+    """An untrained relu4_1 CBAM model exported once per session (no VGG download)."""
+    from tf_cbam_style.models import AttentionAutoencoder
+    from tf_cbam_style.training import export_model
+
+    model = AttentionAutoencoder(depth="relu4_1", attention="cbam", encoder_weights=None)
+    model.build()
+    return export_model(model, str(tmp_path_factory.mktemp("model") / "tiny.keras"))

@@ -1,0 +1,85 @@
+"""tf.data input pipeline over any folder of images."""
+
+import collections
+import os
+
+import tensorflow as tf
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+ScanResult = collections.namedtuple("ScanResult", ["files", "skipped"])
+
+
+def scan_image_folder(directory, check_contents=True):
+    """Lists the readable images under `directory`, recursively.
+
+    Files without an image extension, and files PIL cannot open or verify,
+    are skipped and counted.
+
+    Returns:
+        `ScanResult(files, skipped)`: sorted paths and a dict reason -> count.
+    """
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(
+            f"`data` must be an existing folder of images. Received: data={directory!r}"
+        )
+    from PIL import Image
+
+    files = []
+    skipped = collections.Counter()
+    for root, _, names in os.walk(directory):
+        for name in sorted(names):
+            path = os.path.join(root, name)
+            if not name.lower().endswith(IMAGE_EXTENSIONS):
+                skipped["not an image"] += 1
+                continue
+            if check_contents:
+                try:
+                    with Image.open(path) as image:
+                        image.verify()
+                except Exception:
+                    skipped["unreadable"] += 1
+                    continue
+            files.append(path)
+    return ScanResult(sorted(files), dict(skipped))
+
+
+def _decode(path):
+    data = tf.io.read_file(path)
+    image = tf.io.decode_image(data, channels=3, expand_animations=False, dtype=tf.uint8)
+    return tf.cast(image, tf.float32) / 255.0
+
+
+def _random_crop(image, crop_size, seed):
+    shape = tf.shape(image)
+    short = tf.cast(tf.minimum(shape[0], shape[1]), tf.float32)
+    scale = tf.cast(crop_size, tf.float32) / short
+    new_size = tf.cast(tf.math.ceil(tf.cast(shape[:2], tf.float32) * scale), tf.int32)
+    new_size = tf.maximum(new_size, crop_size)
+    image = tf.image.resize(image, new_size, method="area" if crop_size < 256 else "bilinear")
+    image = tf.image.stateless_random_crop(image, [crop_size, crop_size, 3], seed=seed)
+    image = tf.image.stateless_random_flip_left_right(image, seed=seed + 1)
+    return tf.clip_by_value(image, 0.0, 1.0)
+
+
+def make_dataset(files, crop_size=256, batch_size=8, seed=0, repeat=True, shuffle=True):
+    """Random, seeded crops of `files` as float32 batches in [0, 1].
+
+    Files that still fail to decode at run time (e.g. truncated JPEGs that
+    passed the header check) are dropped instead of stopping training.
+    """
+    if not files:
+        raise ValueError("`files` must list at least one image. Received: files=[]")
+    ds = tf.data.Dataset.from_tensor_slices(list(files))
+    if shuffle:
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.enumerate()
+    ds = ds.map(
+        lambda i, p: _random_crop(_decode(p), crop_size, tf.stack([tf.cast(i, tf.int32), seed])),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    ds = ds.ignore_errors()
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,194 @@
+import keras
+import tensorflow as tf
+
+from tf_cbam_style.layers.cbam import CBAM
+from tf_cbam_style.layers.self_attention import SelfAttention
+from tf_cbam_style.models.decoder import Decoder
+from tf_cbam_style.models.vgg19_encoder import VGG19Encoder
+
+ATTENTIONS = ("cbam", "self_attention")
+LOSS_NAMES = ("perceptual", "pixel", "attention", "tv")
+
+
+def make_attention(kind, name="attention"):
+    """Builds the attention layer called `kind` (`"cbam"` or `"self_attention"`)."""
+    if kind == "cbam":
+        return CBAM(name=name)
+    if kind == "self_attention":
+        return SelfAttention(name=name)
+    raise ValueError(f"`attention` must be one of {ATTENTIONS}. Received: attention={kind!r}")
+
+
+def instance_statistics(features, epsilon=1e-5):
+    """Per-image, per-channel mean and std over the spatial axes."""
+    mean, variance = tf.nn.moments(features, axes=[1, 2], keepdims=True)
+    return mean, tf.sqrt(variance + epsilon)
+
+
+@keras.saving.register_keras_serializable(package="tf_cbam_style")
+class AttentionAutoencoder(keras.Model):
+    """Frozen VGG19 encoder, trainable attention and decoder (AAMS training).
+
+    The attention runs on instance-normalised features, as in the AAMS code,
+    so that at stylization time it sees the same kind of input (whitened
+    features):
+
+        f = E(x);  n = (f - mu) / sigma;  A = n + n * att(n)
+        y = D(A * sigma + mu)
+
+    Loss (images in the 0-255 range of the VGG preprocessing, as AAMS):
+
+        L = w_perceptual * sum_l MSE(phi_l(y), phi_l(x))
+          + w_pixel * MSE(y, x)
+          + w_attention * mean(|att|)
+          + w_tv * mean(|dy| + |dx|)
+
+    with `phi_l` the encoder's `relu{1..k}_1` outputs up to its depth (at most
+    relu4_1). Each term is reported as a metric of that name.
+
+    Args:
+        depth: encoder cut, `"relu3_1"`, `"relu4_1"` (default) or `"relu5_1"`.
+        attention: `"cbam"` (default) or `"self_attention"`.
+        pixel_weight, perceptual_weight, tv_weight, attention_weight: loss
+            weights; defaults `10`, `1`, `10`, `6` from the AAMS code.
+        encoder_weights: where the VGG19 weights come from, see
+            `VGG19Encoder`. Saved models store `None`: their weights live in
+            the archive.
+        **kwargs: standard model arguments such as `name`.
+
+    Call arguments:
+        images: `(batch, height, width, 3)` RGB in [0, 1], sides multiples of
+            the encoder stride.
+
+    Returns:
+        A dict with `"reconstruction"` (images, unclipped) and
+        `"attention_map"` (`(batch, h, w, 1)` at feature resolution).
+
+    Example:
+
+    >>> model = AttentionAutoencoder(depth="relu3_1", encoder_weights=None)
+    >>> model(tf.zeros((1, 32, 32, 3)))["reconstruction"].shape
+    TensorShape([1, 32, 32, 3])
+
+    Reference:
+        - [Yao et al., 2019](https://arxiv.org/abs/1901.05127), section 3.1.
+    """
+
+    def __init__(
+        self,
+        depth="relu4_1",
+        attention="cbam",
+        pixel_weight=10.0,
+        perceptual_weight=1.0,
+        tv_weight=10.0,
+        attention_weight=6.0,
+        encoder_weights="auto",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if attention not in ATTENTIONS:
+            raise ValueError(
+                f"`attention` must be one of {ATTENTIONS}. Received: attention={attention!r}"
+            )
+        self.depth = depth
+        self.attention_kind = attention
+        self.pixel_weight = pixel_weight
+        self.perceptual_weight = perceptual_weight
+        self.tv_weight = tv_weight
+        self.attention_weight = attention_weight
+        self.encoder_weights = encoder_weights
+        self.encoder = VGG19Encoder(depth=depth, weights=encoder_weights, name="encoder")
+        self.attention = make_attention(attention)
+        self.decoder = Decoder(depth=depth, name="decoder")
+        self.trackers = {
+            name: keras.metrics.Mean(name=name) for name in ("loss",) + LOSS_NAMES
+        }
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def build(self, input_shape=None):
+        self.encoder.build((None, None, None, 3))
+        channels = self.encoder.channels
+        self.attention.build((None, None, None, channels))
+        self.decoder.build((None, None, None, channels))
+        self.built = True
+
+    def attend(self, features):
+        """Instance-normalises, applies attention, restores the statistics."""
+        mean, std = instance_statistics(features)
+        attended = self.attention((features - mean) / std)
+        return {
+            "features": attended["features"] * std + mean,
+            "attention": attended["attention"],
+            "attention_map": attended["attention_map"],
+        }
+
+    def call(self, images, training=False):
+        features = self.encoder(images)
+        attended = self.attend(features)
+        return {
+            "reconstruction": self.decoder(attended["features"]),
+            "attention_map": attended["attention_map"],
+        }
+
+    def compute_losses(self, images):
+        """Returns a dict of the weighted loss terms and their sum `"loss"`."""
+        targets = self.encoder(images, return_intermediate=True)
+        attended = self.attend(targets[self.depth])
+        output = self.decoder(attended["features"])
+        predicted = self.encoder(output, return_intermediate=True)
+        layers = [name for name in targets if name <= "relu4_1"]
+        perceptual = tf.add_n(
+            [tf.reduce_mean(tf.square(predicted[n] - targets[n])) for n in layers]
+        )
+        pixel = tf.reduce_mean(tf.square((output - images) * 255.0))
+        tv = tf.reduce_mean(tf.abs(output[:, 1:] - output[:, :-1]) * 255.0) + tf.reduce_mean(
+            tf.abs(output[:, :, 1:] - output[:, :, :-1]) * 255.0
+        )
+        losses = {
+            "perceptual": self.perceptual_weight * perceptual,
+            "pixel": self.pixel_weight * pixel,
+            "attention": self.attention_weight * tf.reduce_mean(tf.abs(attended["attention"])),
+            "tv": self.tv_weight * tv,
+        }
+        losses["loss"] = tf.add_n(list(losses.values()))
+        return losses
+
+    def _update_metrics(self, losses):
+        for name, tracker in self.trackers.items():
+            tracker.update_state(losses[name])
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def train_step(self, data):
+        images = data[0] if isinstance(data, (tuple, list)) else data
+        with tf.GradientTape() as tape:
+            losses = self.compute_losses(images)
+            # Gradients are summed over replicas, so each replica scales.
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled = losses["loss"] / tf.cast(replicas, losses["loss"].dtype)
+        variables = self.attention.trainable_variables + self.decoder.trainable_variables
+        gradients = tape.gradient(scaled, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        return self._update_metrics(losses)
+
+    def test_step(self, data):
+        images = data[0] if isinstance(data, (tuple, list)) else data
+        return self._update_metrics(self.compute_losses(images))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "depth": self.depth,
+                "attention": self.attention_kind,
+                "pixel_weight": self.pixel_weight,
+                "perceptual_weight": self.perceptual_weight,
+                "tv_weight": self.tv_weight,
+                "attention_weight": self.attention_weight,
+                # A saved model carries its own encoder weights.
+                "encoder_weights": None,
+            }
+        )
+        return config
