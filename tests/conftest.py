@@ -46,3 +46,31 @@ def tiny_model_path(tmp_path_factory):
     model = AttentionAutoencoder(depth="relu4_1", attention="cbam", encoder_weights=None)
     model.build()
     return export_model(model, str(tmp_path_factory.mktemp("model") / "tiny.keras"))
+
+
+# ---------------------------------------------------------------------------
+# Shared data (../shared beside the checkout) and VGG weights
+# ---------------------------------------------------------------------------
+
+import os  # noqa: E402
+import pathlib  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+VGG_WEIGHTS = SHARED / "weights" / "vgg19_imagenet_notop.weights.h5"
+if VGG_WEIGHTS.is_file():
+    os.environ.setdefault("TF_CBAM_STYLE_VGG_WEIGHTS", str(VGG_WEIGHTS))
+
+
+@pytest.fixture(scope="session")
+def vgg_weights():
+    """Path of the ImageNet VGG19 weights file; skips when it is absent."""
+    path = os.environ.get("TF_CBAM_STYLE_VGG_WEIGHTS")
+    if not path or not os.path.isfile(path):
+        pytest.skip("set TF_CBAM_STYLE_VGG_WEIGHTS to the VGG19 Keras weights file")
+    return path
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

@@ -327,6 +327,14 @@ def test_fit_max_size_no_op(max_size):
     assert result.original_size == result.new_size == (100, 50)
 
 
+def test_fit_max_size_keeps_min_size():
+    image = np.zeros((40, 400, 3), np.float32)
+    result = io.fit_max_size(image, 100, min_size=32)
+    assert result.resized and result.new_size == (320, 32)
+    assert io.fit_max_size(image, 100, min_size=40).resized is False
+    assert io.fit_max_size(image, 100).new_size == (100, 10)
+
+
 @pytest.mark.parametrize("max_size", [0, -3, 2.5, True])
 def test_fit_max_size_rejects_bad_size(max_size):
     with pytest.raises(ValueError, match="Received: max_size="):

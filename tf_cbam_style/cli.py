@@ -1,8 +1,176 @@
-"""The `tf-cbam-style` command line."""
+"""The `tf-cbam-style` command line: `train`, `stylize` and `sheet`.
+
+Images, TensorFlow and the model load inside the subcommands, after every
+input and output path is checked, so `--help` and bad arguments answer
+quickly and fail before any work is done.
+"""
 
 import argparse
+import collections
 import os
 import sys
+import time
+
+# Identical to `tf_cbam_style.api.METHODS` (a test checks); kept here so that
+# a misspelt method is reported before TensorFlow loads.
+METHODS = ("cbam", "self_attention", "adain", "wct", "style_swap")
+OUTPUT_FORMATS = ("png", "jpg", "webp")
+
+Job = collections.namedtuple("Job", ["content", "style", "output", "attention"])
+
+
+# ---------------------------------------------------------------------------
+# Argument checks
+# ---------------------------------------------------------------------------
+
+
+def check_method(method):
+    """Raises a one-line `ValueError` naming the closest method."""
+    if method in METHODS:
+        return method
+    import difflib
+
+    close = difflib.get_close_matches(method, METHODS, n=1)
+    hint = f" did you mean {close[0]!r}?" if close else ""
+    raise ValueError(
+        f"unknown method {method!r};{hint} Choose from: {', '.join(METHODS)}"
+    )
+
+
+def _float_list(text):
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers such as 0.5,1.0. Received: {text!r}"
+        )
+    return values
+
+
+def _check_options(args):
+    """Checks the stylization options with the pipeline's own rules."""
+    from tf_cbam_style.models.stylizer import StylizerConfig
+
+    StylizerConfig(
+        method=args.method,
+        alpha=args.alpha,
+        stroke_scales=args.stroke_scales,
+        num_regions=args.num_regions,
+    )
+
+
+def _check_model_path(path):
+    if path is not None and not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"`--model` must be a .keras model file (see `tf-cbam-style train`). "
+            f"Received: model={path!r}"
+        )
+
+
+def _max_size(value, name):
+    """`N` -> `N`, `0` -> `None` (no limit)."""
+    if value != 0 and value < 32:
+        raise ValueError(
+            f"`--{name.replace('_', '-')}` must be at least 32, or 0 for no limit. "
+            f"Received: {name}={value}"
+        )
+    return value or None
+
+
+# ---------------------------------------------------------------------------
+# Inputs and outputs
+# ---------------------------------------------------------------------------
+
+
+def expand_images(spec, name):
+    """A file, a folder (its images) or a quoted glob -> sorted list of paths.
+
+    A plain path is returned as is, even if missing or not an image, so that
+    `load_image` reports what is wrong with it.
+    """
+    import glob
+
+    from tf_cbam_style.io import IMAGE_EXTENSIONS
+
+    def is_image(path):
+        return os.path.isfile(path) and path.lower().endswith(IMAGE_EXTENSIONS)
+
+    if os.path.isdir(spec):
+        files = sorted(p for p in (os.path.join(spec, n) for n in os.listdir(spec)) if is_image(p))
+        what = "folder holds no images"
+    elif glob.has_magic(spec) and not os.path.exists(spec):
+        files = sorted(p for p in glob.glob(spec) if is_image(p))
+        what = "pattern matches no images"
+    else:
+        return [spec]
+    if not files:
+        raise ValueError(
+            f"`{name}` {what} ({', '.join(IMAGE_EXTENSIONS)}). Received: {name}={spec!r}"
+        )
+    return files
+
+
+def _stem(path):
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def _plan_paths(target, pairs, suffix, extension, option, overwrite):
+    """One output path per (content, style) pair, checked for writing.
+
+    `target` is the file itself for a single pair, or an existing folder in
+    which outputs are named `{content}__{style}{suffix}.{extension}`.
+    """
+    from tf_cbam_style.io import check_output_path
+
+    if os.path.isdir(target):
+        paths = [
+            os.path.join(target, f"{_stem(c)}__{_stem(s)}{suffix}.{extension}") for c, s in pairs
+        ]
+    elif len(pairs) > 1:
+        raise ValueError(
+            f"`{option}` must be an existing folder when CONTENT or STYLE name several "
+            f"images. Received: {option}={target!r}"
+        )
+    else:
+        paths = [target]
+    seen = {}
+    for path, pair in zip(paths, pairs):
+        key = os.path.normcase(os.path.abspath(path))
+        if key in seen:
+            raise ValueError(
+                f"{seen[key][0]!r} with {seen[key][1]!r} and {pair[0]!r} with {pair[1]!r} "
+                f"would both be written to {path!r}; rename one of them"
+            )
+        seen[key] = pair
+        check_output_path(path, overwrite=overwrite)
+    return paths
+
+
+def _check_images(paths, min_size=32):
+    """Decodes every file once so that bad inputs fail before the model runs."""
+    from tf_cbam_style.io import load_image
+
+    for path in paths:
+        load_image(path, min_size=min_size)
+
+
+def _load_mask(path):
+    """A mask image as `(H, W)` luminance in [0, 1]."""
+    from tf_cbam_style.io import load_image
+
+    rgb = load_image(path, min_size=1)
+    return rgb @ [0.299, 0.587, 0.114]
+
+
+def _size_text(size):
+    return f"{size.width}x{size.height}"
+
+
+# ---------------------------------------------------------------------------
+# train
+# ---------------------------------------------------------------------------
 
 
 def _add_train(subparsers):
@@ -34,6 +202,233 @@ def _run_train(args):
     return 0
 
 
+# ---------------------------------------------------------------------------
+# stylize
+# ---------------------------------------------------------------------------
+
+
+def _add_model_options(p):
+    p.add_argument("--method", default="cbam", metavar="METHOD",
+                   help=f"one of {', '.join(METHODS)} (default: cbam)")
+    p.add_argument("--model", metavar="PATH",
+                   help="a .keras model from `tf-cbam-style train` (default: the shipped model)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def _add_stylize(subparsers):
+    p = subparsers.add_parser(
+        "stylize",
+        help="stylize a content image (or folder/glob) with a style image (or folder/glob)",
+        description="Stylize CONTENT with STYLE. Each may be a file, a folder or a quoted glob "
+        "such as 'photos/*.jpg'; with several images, OUT must be an existing folder and "
+        "outputs are named CONTENT__STYLE.png.",
+    )
+    p.add_argument("content", metavar="CONTENT", help="content image, folder or quoted glob")
+    p.add_argument("style", metavar="STYLE", help="style image, folder or quoted glob")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output file (one pair) or existing folder (several)")
+    _add_model_options(p)
+    p.add_argument("--alpha", type=float, default=1.0, help="stylization strength in [0, 1] (default: 1.0)")
+    p.add_argument("--stroke-scales", type=_float_list, default=(0.5, 0.7071, 1.0), metavar="S,S,...",
+                   help="style resize factors in (0, 1] for the strokes (default: 0.5,0.7071,1.0)")
+    p.add_argument("--num-regions", type=int, default=4,
+                   help="saliency regions for the stroke fusion (default: 4)")
+    p.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
+    p.add_argument("--mask", metavar="PATH",
+                   help="grayscale image replacing the attention map (resized to the content)")
+    p.add_argument("--foreground-only", action="store_true",
+                   help="stylize only the salient region (or the --mask), keep the background")
+    p.add_argument("--save-attention", metavar="PATH",
+                   help="also write the attention map as a grayscale PNG (a folder in batch mode)")
+    p.add_argument("--max-size", type=int, default=1024, metavar="N",
+                   help="downscale larger contents to this longer side; 0: no limit (default: 1024)")
+    p.add_argument("--keep-size", action="store_true",
+                   help="upsample the result of a downscaled content back to its size")
+    p.add_argument("--style-max-size", type=int, default=512, metavar="N",
+                   help="downscale larger styles to this longer side; sets the stroke size; "
+                   "0: no limit (default: 512)")
+    p.add_argument("--format", choices=OUTPUT_FORMATS, default="png",
+                   help="output format when OUT is a folder (default: png)")
+    return p
+
+
+def _plan_stylize(args):
+    """Checks every input and output; returns the `Job`s to run."""
+    check_method(args.method)
+    args.max_size = _max_size(args.max_size, "max_size")
+    args.style_max_size = _max_size(args.style_max_size, "style_max_size")
+    _check_model_path(args.model)
+    _check_options(args)
+    contents = expand_images(args.content, "content")
+    styles = expand_images(args.style, "style")
+    pairs = [(c, s) for c in contents for s in styles]
+    outputs = _plan_paths(args.output, pairs, "", args.format, "--output", args.overwrite)
+    attentions = [None] * len(pairs)
+    if args.save_attention:
+        attentions = _plan_paths(
+            args.save_attention, pairs, "_attention", "png", "--save-attention", args.overwrite
+        )
+        clashes = set(map(os.path.abspath, outputs)) & set(map(os.path.abspath, attentions))
+        if clashes:
+            raise ValueError(
+                "`--save-attention` must differ from `--output`. "
+                f"Received: save_attention={args.save_attention!r}"
+            )
+    _check_images(contents + [s for s in styles if s not in contents])
+    if args.mask:
+        _load_mask(args.mask)
+    return [Job(c, s, o, a) for (c, s), o, a in zip(pairs, outputs, attentions)]
+
+
+def _run_stylize(args):
+    jobs = _plan_stylize(args)
+
+    from tqdm import tqdm
+
+    from tf_cbam_style.api import load_model, stylize
+    from tf_cbam_style.io import fit_max_size, load_image, resize_image, save_image
+
+    start = time.time()
+    batch = len(jobs) > 1
+
+    def say(message):
+        if not args.quiet:
+            tqdm.write(message, file=sys.stdout)
+
+    model = load_model(
+        args.model, attention="self_attention" if args.method == "self_attention" else "cbam"
+    )
+    mask = _load_mask(args.mask) if args.mask else None
+    content_path, fit, styles = None, None, {}
+    with tqdm(total=len(jobs), unit="image", disable=args.quiet or not batch, file=sys.stderr) as bar:
+        for job in jobs:
+            if job.content != content_path:
+                content_path = job.content
+                fit = fit_max_size(load_image(job.content), args.max_size, min_size=32)
+                if fit.resized:
+                    message = (f"Resized {job.content} from {_size_text(fit.original_size)} to "
+                               f"{_size_text(fit.new_size)} for processing (--max-size {args.max_size})")
+                    if args.keep_size:
+                        message += (f"; upsampling the result back to "
+                                    f"{_size_text(fit.original_size)} (--keep-size)")
+                    say(message)
+            if job.style not in styles:
+                styles[job.style] = fit_max_size(
+                    load_image(job.style), args.style_max_size, min_size=32
+                ).image
+            result = stylize(
+                fit.image, styles[job.style], method=args.method, alpha=args.alpha,
+                stroke_scales=args.stroke_scales, num_regions=args.num_regions,
+                preserve_color=args.preserve_color,
+                mask=None if mask is None else resize_image(mask, fit.new_size),
+                foreground_only=args.foreground_only, return_attention=True,
+                style_max_size=args.style_max_size, model=model,
+            )
+            image, attention = result.image, result.attention_map
+            if fit.resized and args.keep_size:
+                image = resize_image(image, fit.original_size)
+                if attention is not None:
+                    attention = resize_image(attention, fit.original_size)
+            save_image(job.output, image, overwrite=args.overwrite)
+            if not batch:
+                say(f"Wrote {job.output}")
+            if job.attention is not None:
+                if attention is None:
+                    say(f"No attention map from method {args.method!r}; {job.attention} not written")
+                else:
+                    save_image(job.attention, attention, overwrite=args.overwrite)
+                    if not batch:
+                        say(f"Wrote {job.attention}")
+            bar.update()
+    if batch:
+        contents = len(dict.fromkeys(job.content for job in jobs))
+        message = (f"Wrote {len(jobs)} images ({contents} contents x {len(styles)} styles, "
+                   f"{args.method}) to {args.output}")
+        if args.save_attention:
+            message += f" and attention maps to {args.save_attention}"
+        say(f"{message} in {time.time() - start:.1f} s")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# sheet
+# ---------------------------------------------------------------------------
+
+
+def _add_sheet(subparsers):
+    p = subparsers.add_parser(
+        "sheet",
+        help="render a contact sheet: contents x styles",
+        description="Render a grid with the styles along the top, the contents down the "
+        "left and each stylized result in its cell.",
+    )
+    p.add_argument("--contents", nargs="+", required=True, metavar="CONTENT",
+                   help="content images, folders or quoted globs")
+    p.add_argument("--styles", nargs="+", required=True, metavar="STYLE",
+                   help="style images, folders or quoted globs")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="sheet image file")
+    _add_model_options(p)
+    p.add_argument("--size", type=int, default=256,
+                   help="cell side in pixels; contents and styles are processed at this size "
+                   "(default: 256)")
+    p.add_argument("--attention", action="store_true",
+                   help="add a column with each content's attention map")
+    return p
+
+
+def _run_sheet(args):
+    check_method(args.method)
+    if args.size < 32:
+        raise ValueError(f"`--size` must be at least 32. Received: size={args.size}")
+    _check_model_path(args.model)
+    contents = [p for spec in args.contents for p in expand_images(spec, "contents")]
+    styles = [p for spec in args.styles for p in expand_images(spec, "styles")]
+
+    from tf_cbam_style.io import check_output_path, fit_max_size, load_image
+
+    check_output_path(args.output, overwrite=args.overwrite)
+    # Loading checks every input before the model runs; cells are small.
+    content_images = [fit_max_size(load_image(p), args.size, min_size=32).image for p in contents]
+    style_images = [fit_max_size(load_image(p), args.size, min_size=32).image for p in styles]
+
+    from tqdm import tqdm
+
+    from tf_cbam_style.api import load_model, stylize
+    from tf_cbam_style.io import save_image
+    from tf_cbam_style.sheet import colorize, contact_sheet
+
+    model = load_model(
+        args.model, attention="self_attention" if args.method == "self_attention" else "cbam"
+    )
+    grid = [[None] + ([None] if args.attention else []) + style_images]
+    with tqdm(total=len(contents) * len(styles), unit="image", disable=args.quiet,
+              file=sys.stderr) as bar:
+        for content in content_images:
+            row, attention = [content], None
+            for style in style_images:
+                result = stylize(content, style, method=args.method, return_attention=True,
+                                 style_max_size=args.size, model=model)
+                row.append(result.image)
+                if attention is None:
+                    attention = result.attention_map
+                bar.update()
+            if args.attention:
+                row.insert(1, None if attention is None else colorize(attention))
+            grid.append(row)
+    sheet = contact_sheet(grid, args.size)
+    save_image(args.output, sheet, overwrite=args.overwrite)
+    if not args.quiet:
+        print(f"Wrote {args.output} ({len(contents)} contents x {len(styles)} styles, "
+              f"{sheet.shape[1]}x{sheet.shape[0]}, {args.method})")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="tf-cbam-style",
@@ -41,10 +436,28 @@ def build_parser():
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_train(subparsers).set_defaults(func=_run_train)
+    _add_stylize(subparsers).set_defaults(func=_run_stylize)
+    _add_sheet(subparsers).set_defaults(func=_run_sheet)
     return parser
 
 
+def _one_line(error):
+    return " ".join(str(error).split()) or type(error).__name__
+
+
 def main(argv=None):
+    """Runs the command line; returns the exit code.
+
+    Bad input (`ValueError`, including `ImageError`, and `OSError` such as a
+    missing file) prints one `error:` line and returns 2; Ctrl-C returns 130.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as error:
+        print(f"error: {_one_line(error)}", file=sys.stderr)
+        return 2

@@ -250,30 +250,35 @@ def resize_image(image, size):
     return resized[..., 0] if image.ndim == 2 else resized
 
 
-def fit_max_size(image, max_size):
+def fit_max_size(image, max_size, min_size=None):
     """Downscales `image` so that its longer side is at most `max_size`.
 
     Args:
         image: float array `(height, width[, channels])`.
         max_size: int, or `None` to leave the image as it is.
+        min_size: optional int; downscaling stops where the shorter side
+            would drop below it (the longer side may then exceed
+            `max_size`). Defaults to `None`.
 
     Returns:
         `FitResult(image, resized, original_size, new_size)`, sizes as
         `Size(width, height)`; `resized` is `False` when nothing changed.
     """
-    if max_size is not None and (
-        isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1
-    ):
-        raise ValueError(
-            f"`max_size` must be a positive int or None. Received: max_size={max_size!r}"
-        )
+    for name, value in (("max_size", max_size), ("min_size", min_size)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise ValueError(f"`{name}` must be a positive int or None. Received: {name}={value!r}")
     original = image_size(image)
-    longer = max(original)
-    if max_size is None or longer <= max_size:
+    if max_size is None:
         return FitResult(image, False, original, original)
-    scale = max_size / longer
+    scale = max_size / max(original)
+    if min_size is not None:
+        scale = max(scale, min_size / min(original))
+    if scale >= 1.0:
+        return FitResult(image, False, original, original)
     new = Size(
-        max(1, min(max_size, round(original.width * scale))),
-        max(1, min(max_size, round(original.height * scale))),
+        max(1, min(original.width, round(original.width * scale))),
+        max(1, min(original.height, round(original.height * scale))),
     )
     return FitResult(resize_image(image, new), True, original, new)

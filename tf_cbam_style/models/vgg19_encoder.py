@@ -92,7 +92,6 @@ class VGG19Encoder(keras.layers.Layer):
             )
         self.depth = depth
         self.weights_source = weights
-        self.trainable = False
         self.conv_layers = []
         for spec in _VGG19_LAYERS:
             if spec == "pool":
@@ -103,6 +102,8 @@ class VGG19Encoder(keras.layers.Layer):
             )
             if _relu_name(name) == depth:
                 break
+        # Frozen: set after the convolutions exist so that it reaches them.
+        self.trainable = False
 
     @property
     def channels(self):

@@ -1,0 +1,107 @@
+"""AttentionAutoencoder losses and training; the data pipeline; the train command."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from tf_cbam_style.data import make_dataset, scan_image_folder
+from tf_cbam_style.models import AttentionAutoencoder
+
+
+def _model(attention="cbam"):
+    model = AttentionAutoencoder(depth="relu3_1", attention=attention, encoder_weights=None)
+    model.build()
+    return model
+
+
+@pytest.mark.parametrize("attention", ["cbam", "self_attention"])
+def test_fit_reports_each_loss_and_trains_only_attention_and_decoder(attention, rng):
+    model = _model(attention)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    encoder_before = [w.copy() for w in model.encoder.get_weights()]
+    decoder_before = [w.copy() for w in model.decoder.get_weights()]
+    images = rng.uniform(size=(4, 32, 32, 3)).astype(np.float32)
+    history = model.fit(images, batch_size=2, epochs=1, verbose=0)
+    assert {"loss", "perceptual", "pixel", "attention", "tv"} <= set(history.history)
+    for before, after in zip(encoder_before, model.encoder.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert any(not np.array_equal(b, a) for b, a in zip(decoder_before, model.decoder.get_weights()))
+    trainable = {id(v) for v in model.trainable_variables}
+    assert not trainable & {id(v) for v in model.encoder.weights}
+
+
+def test_attention_term_is_a_mean(rng):
+    model = _model()
+    image = rng.uniform(size=(1, 32, 32, 3)).astype(np.float32)
+    one = model.compute_losses(image)["attention"].numpy()
+    batch = model.compute_losses(np.concatenate([image, image]))["attention"].numpy()
+    tiled = model.compute_losses(np.tile(image, (1, 2, 2, 1)))["attention"].numpy()
+    np.testing.assert_allclose(one, batch, rtol=1e-5)
+    np.testing.assert_allclose(one, tiled, rtol=0.2)  # same content, 4x the pixels
+
+
+def test_loss_weights_scale_their_terms(rng):
+    image = rng.uniform(size=(1, 32, 32, 3)).astype(np.float32)
+    base = _model()
+    doubled = AttentionAutoencoder(depth="relu3_1", encoder_weights=None, pixel_weight=20.0, tv_weight=20.0)
+    doubled.build()
+    doubled.set_weights(base.get_weights())
+    a, b = base.compute_losses(image), doubled.compute_losses(image)
+    np.testing.assert_allclose(b["pixel"], 2 * a["pixel"], rtol=1e-5)
+    np.testing.assert_allclose(b["tv"], 2 * a["tv"], rtol=1e-5)
+    np.testing.assert_allclose(b["perceptual"], a["perceptual"], rtol=1e-5)
+
+
+def test_saved_model_round_trip(tmp_path, rng):
+    from tf_cbam_style.training import export_model
+
+    model = _model()
+    path = export_model(model, str(tmp_path / "m.keras"))
+    restored = keras.saving.load_model(path, compile=False)
+    images = rng.uniform(size=(1, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_allclose(
+        restored(images)["reconstruction"].numpy(), model(images)["reconstruction"].numpy(), rtol=1e-5, atol=1e-5
+    )
+    assert restored.get_config()["encoder_weights"] is None
+
+
+def test_scan_skips_non_images_and_broken_files(write_image, tmp_path):
+    for i in range(3):
+        write_image(f"photos/ok_{i}.jpg", seed=i)
+    write_image("photos/sub/nested.png")
+    (tmp_path / "photos" / "notes.txt").write_text("not an image")
+    (tmp_path / "photos" / "fake.jpg").write_text("not a jpeg")
+    scan = scan_image_folder(str(tmp_path / "photos"))
+    assert len(scan.files) == 4
+    assert scan.skipped == {"not an image": 1, "unreadable": 1}
+
+
+def test_dataset_crops_are_seeded(write_image, tmp_path):
+    files = [write_image(f"d/{i}.png", height=40 + i, width=50, seed=i) for i in range(4)]
+    first = next(iter(make_dataset(files, crop_size=32, batch_size=2, seed=3))).numpy()
+    again = next(iter(make_dataset(files, crop_size=32, batch_size=2, seed=3))).numpy()
+    assert first.shape == (2, 32, 32, 3) and first.dtype == np.float32
+    assert 0.0 <= first.min() and first.max() <= 1.0
+    np.testing.assert_array_equal(first, again)
+
+
+def test_train_command_writes_model_and_resumes(write_image, tmp_path, vgg_weights, capsys):
+    from tf_cbam_style.cli import main
+
+    for i in range(6):
+        write_image(f"photos/{i}.jpg", height=40, width=48, seed=i)
+    (tmp_path / "photos" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    out = tmp_path / "run"
+    args = ["train", "--data", str(tmp_path / "photos"), "--out", str(out), "--depth", "relu3_1",
+            "--crop-size", "32", "--batch-size", "2", "--steps", "2", "--checkpoint-every", "1"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "Found 6 images" in printed and "skipped 1" in printed
+    facts = json.loads((out / "training.json").read_text())
+    assert facts["steps"] == 2 and facts["crop_size"] == 32
+    assert os.path.isfile(out / "model.keras") and os.path.isfile(out / "checkpoint.weights.h5")
+    model = keras.saving.load_model(str(out / "model.keras"), compile=False)
+    assert model.depth == "relu3_1"

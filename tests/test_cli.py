@@ -1,0 +1,296 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tf_cbam_style import api, cli
+
+
+def _fail_if_model_runs(monkeypatch):
+    """Bad input must be reported before the model loads or runs."""
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the model ran before the inputs were checked")
+
+    monkeypatch.setattr(api, "load_model", fail)
+    monkeypatch.setattr(api, "stylize", fail)
+
+
+def _assert_one_error_line(err):
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+
+
+@pytest.fixture
+def pair(write_image):
+    """A 64x48 content and a 64x64 style, as paths."""
+    return write_image("content.png", 48, 64, seed=1), write_image("style.jpg", 64, 64, seed=2)
+
+
+def test_methods_match_api():
+    assert cli.METHODS == api.METHODS
+
+
+def test_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["stylize", "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--method", "--alpha", "--stroke-scales", "--num-regions", "--preserve-color",
+                   "--mask", "--foreground-only", "--save-attention", "--max-size",
+                   "--keep-size", "--overwrite", "--model", "--quiet"):
+        assert option in out
+
+
+# ---------------------------------------------------------------------------
+# Bad input: one `error:` line, exit code 2, no output
+# ---------------------------------------------------------------------------
+
+
+def _truncate(path):
+    data = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(data[: len(data) // 2])
+    return path
+
+
+def _bad_inputs(tmp_path, write_image, content, style):
+    """name -> (extra argv, text the error must contain)."""
+    text_jpg = tmp_path / "notes.jpg"
+    text_jpg.write_text("not an image")
+    os.makedirs(tmp_path / "empty")
+    return {
+        "missing content": ([str(tmp_path / "nope.png"), style], "nope.png"),
+        "missing style": ([content, str(tmp_path / "nope.jpg")], "nope.jpg"),
+        "not an image": ([str(text_jpg), style], "not an image"),
+        "truncated": ([content, _truncate(write_image("cut.jpg", 64, 64))], "truncated"),
+        "too small": ([write_image("small.png", 20, 64), style], "at least 32"),
+        "unknown method": ([content, style, "--method", "cbma"], "did you mean 'cbam'"),
+        "empty folder": ([str(tmp_path / "empty"), style], "holds no images"),
+        "glob matches nothing": ([str(tmp_path / "*.tif"), style], "matches no images"),
+        "missing model": ([content, style, "--model", str(tmp_path / "no.keras")], "no.keras"),
+        "bad alpha": ([content, style, "--alpha", "1.5"], "alpha"),
+        "bad max size": ([content, style, "--max-size", "8"], "max-size"),
+        "missing mask": ([content, style, "--mask", str(tmp_path / "mask.png")], "mask.png"),
+        "attention folder missing": (
+            [content, style, "--save-attention", str(tmp_path / "nowhere" / "a.png")],
+            "does not exist",
+        ),
+    }
+
+
+BAD_INPUTS = [
+    "missing content", "missing style", "not an image", "truncated", "too small",
+    "unknown method", "empty folder", "glob matches nothing", "missing model", "bad alpha",
+    "bad max size", "missing mask", "attention folder missing",
+]
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input(case, tmp_path, write_image, pair, capsys, monkeypatch):
+    _fail_if_model_runs(monkeypatch)
+    argv, expected = _bad_inputs(tmp_path, write_image, *pair)[case]
+    output = tmp_path / "out.png"
+    code = cli.main(["stylize", *argv[:2], "-o", str(output), *argv[2:]])
+    captured = capsys.readouterr()
+    assert code == 2
+    _assert_one_error_line(captured.err)
+    assert expected in captured.err
+    assert not output.exists()
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_unknown_method_lists_choices(pair, tmp_path, capsys):
+    code = cli.main(["stylize", *pair, "-o", str(tmp_path / "out.png"), "--method", "cbma"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == (
+        "error: unknown method 'cbma'; did you mean 'cbam'? "
+        "Choose from: cbam, self_attention, adain, wct, style_swap\n"
+    )
+
+
+def test_output_folder_missing(pair, tmp_path, capsys, monkeypatch):
+    _fail_if_model_runs(monkeypatch)
+    output = tmp_path / "nowhere" / "out.png"
+    assert cli.main(["stylize", *pair, "-o", str(output)]) == 2
+    _assert_one_error_line(capsys.readouterr().err)
+    assert not output.parent.exists()
+
+
+def test_output_exists_without_overwrite(pair, tmp_path, capsys, monkeypatch):
+    _fail_if_model_runs(monkeypatch)
+    output = tmp_path / "out.png"
+    output.write_bytes(b"keep me")
+    assert cli.main(["stylize", *pair, "-o", str(output)]) == 2
+    err = capsys.readouterr().err
+    _assert_one_error_line(err)
+    assert "--overwrite" in err
+    assert output.read_bytes() == b"keep me"
+
+
+def test_batch_needs_output_folder(write_image, tmp_path, capsys, monkeypatch):
+    _fail_if_model_runs(monkeypatch)
+    write_image("contents/a.png")
+    write_image("contents/b.png")
+    style = write_image("style.png")
+    output = tmp_path / "out.png"
+    assert cli.main(["stylize", str(tmp_path / "contents"), style, "-o", str(output)]) == 2
+    err = capsys.readouterr().err
+    _assert_one_error_line(err)
+    assert "existing folder" in err
+    assert not output.exists()
+
+
+def test_batch_checks_every_input_first(write_image, tmp_path, capsys, monkeypatch):
+    _fail_if_model_runs(monkeypatch)
+    write_image("contents/a.png")
+    _truncate(write_image("contents/b.png", 64, 64))
+    style = write_image("style.png")
+    os.makedirs(tmp_path / "out")
+    assert cli.main(["stylize", str(tmp_path / "contents"), style, "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    _assert_one_error_line(err)
+    assert "b.png" in err
+    assert os.listdir(tmp_path / "out") == []
+
+
+def test_failure_while_running_leaves_no_output(pair, tmp_path, capsys, monkeypatch):
+    def broken_stylize(*args, **kwargs):
+        raise ValueError("`alpha` is broken. Received: alpha=1.0")
+
+    monkeypatch.setattr(api, "load_model", lambda *args, **kwargs: object())
+    monkeypatch.setattr(api, "stylize", broken_stylize)
+    output = tmp_path / "out.png"
+    assert cli.main(["stylize", *pair, "-o", str(output)]) == 2
+    assert capsys.readouterr().err == "error: `alpha` is broken. Received: alpha=1.0\n"
+    assert sorted(os.listdir(tmp_path)) == ["content.png", "style.jpg"]
+
+
+def test_keyboard_interrupt(pair, tmp_path, capsys, monkeypatch):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "load_model", interrupt)
+    output = tmp_path / "out.png"
+    assert cli.main(["stylize", *pair, "-o", str(output)]) == 130
+    assert not output.exists()
+
+
+def test_subprocess_prints_no_traceback(pair, tmp_path, write_image):
+    truncated = _truncate(write_image("cut.jpg", 64, 64))
+    output = tmp_path / "out.png"
+    # TensorFlow's C++ start-up logs go straight to stderr when the package
+    # imports it; they are not the CLI's output.
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_ENABLE_ONEDNN_OPTS="0")
+    process = subprocess.run(
+        [sys.executable, "-m", "tf_cbam_style", "stylize", truncated, pair[1], "-o", str(output)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert process.returncode == 2, process.stderr
+    _assert_one_error_line(process.stderr)
+    assert "cut.jpg" in process.stderr
+    assert process.stdout == ""
+    assert not output.exists()
+
+
+# ---------------------------------------------------------------------------
+# Running the model
+# ---------------------------------------------------------------------------
+
+
+def test_stylize_single_pair(pair, tmp_path, tiny_model_path, capsys):
+    output, attention = tmp_path / "out.png", tmp_path / "attention.png"
+    code = cli.main([
+        "stylize", *pair, "-o", str(output), "--method", "adain",
+        "--save-attention", str(attention), "--model", tiny_model_path,
+    ])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert f"Wrote {output}" in captured.out
+    assert f"Wrote {attention}" in captured.out
+    with Image.open(output) as image:
+        assert image.size == (64, 48) and image.mode == "RGB"
+    with Image.open(attention) as image:
+        assert image.size == (64, 48) and image.mode == "L"
+
+
+def test_stylize_batch(write_image, tmp_path, tiny_model_path, capsys):
+    write_image("contents/a.png", 48, 64, seed=1)
+    write_image("contents/b.jpg", 64, 48, seed=2)
+    style = write_image("style.png", 40, 40, seed=3)
+    mask = np.zeros((10, 10), np.uint8)
+    mask[3:7, 3:7] = 255
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    out = tmp_path / "out"
+    os.makedirs(out)
+    code = cli.main([
+        "stylize", str(tmp_path / "contents" / "*"), style, "-o", str(out),
+        "--method", "adain", "--max-size", "40", "--keep-size", "--format", "jpg",
+        "--mask", str(tmp_path / "mask.png"), "--foreground-only",
+        "--save-attention", str(out), "--model", tiny_model_path,
+    ])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert sorted(os.listdir(out)) == [
+        "a__style.jpg", "a__style_attention.png", "b__style.jpg", "b__style_attention.png",
+    ]
+    assert "from 64x48 to 40x30" in captured.out
+    assert "back to 64x48 (--keep-size)" in captured.out
+    assert "Wrote 2 images" in captured.out
+    with Image.open(out / "a__style.jpg") as image:
+        assert image.size == (64, 48)
+    with Image.open(out / "b__style_attention.png") as image:
+        assert image.size == (48, 64)
+
+
+def test_method_needing_other_model_is_one_line(pair, tmp_path, tiny_model_path, capsys):
+    output = tmp_path / "out.png"
+    code = cli.main([
+        "stylize", *pair, "-o", str(output), "--method", "self_attention",
+        "--model", tiny_model_path,
+    ])
+    assert code == 2
+    _assert_one_error_line(capsys.readouterr().err)
+    assert not output.exists()
+
+
+# ---------------------------------------------------------------------------
+# sheet
+# ---------------------------------------------------------------------------
+
+
+def test_sheet(write_image, tmp_path, tiny_model_path, capsys):
+    content = write_image("content.png", 48, 64)
+    write_image("styles/x.png", 40, 40, seed=1)
+    write_image("styles/y.png", 64, 40, seed=2)
+    output = tmp_path / "sheet.png"
+    code = cli.main([
+        "sheet", "--contents", content, "--styles", str(tmp_path / "styles"),
+        "-o", str(output), "--method", "adain", "--size", "32", "--attention",
+        "--model", tiny_model_path, "--quiet",
+    ])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out == ""
+    with Image.open(output) as image:
+        # Columns: contents, attention, 2 styles; rows: styles, 1 content.
+        assert image.size == (4 * 36 + 4, 2 * 36 + 4)
+        sheet = np.asarray(image)
+    assert (sheet[:36, :36] == 255).all()  # blank corner
+
+
+def test_sheet_bad_input(write_image, tmp_path, capsys, monkeypatch):
+    _fail_if_model_runs(monkeypatch)
+    content = write_image("content.png")
+    output = tmp_path / "sheet.png"
+    code = cli.main(["sheet", "--contents", content, "--styles", str(tmp_path / "x.png"),
+                     "-o", str(output)])
+    assert code == 2
+    _assert_one_error_line(capsys.readouterr().err)
+    assert not output.exists()
