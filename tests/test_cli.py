@@ -33,7 +33,9 @@ def pair(write_image):
 
 
 def test_methods_match_api():
-    assert cli.METHODS == api.METHODS
+    from tf_cbam_style.models import stylizer
+
+    assert cli.METHODS is api.METHODS is stylizer.METHODS
 
 
 def test_help(capsys):
@@ -153,7 +155,8 @@ def test_batch_checks_every_input_first(write_image, tmp_path, capsys, monkeypat
     _truncate(write_image("contents/b.png", 64, 64))
     style = write_image("style.png")
     os.makedirs(tmp_path / "out")
-    assert cli.main(["stylize", str(tmp_path / "contents"), style, "-o", str(tmp_path / "out")]) == 2
+    argv = ["stylize", str(tmp_path / "contents"), style, "-o", str(tmp_path / "out")]
+    assert cli.main(argv) == 2
     err = capsys.readouterr().err
     _assert_one_error_line(err)
     assert "b.png" in err
@@ -199,6 +202,92 @@ def test_subprocess_prints_no_traceback(pair, tmp_path, write_image):
     assert not output.exists()
 
 
+def test_unknown_method_without_close_match(pair, tmp_path, capsys):
+    assert cli.main(["stylize", *pair, "-o", str(tmp_path / "o.png"), "--method", "zzz"]) == 2
+    assert capsys.readouterr().err.startswith("error: unknown method 'zzz'. Choose from: cbam,")
+
+
+# ---------------------------------------------------------------------------
+# Planning outputs (with a stand-in for the model)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    """Replaces the model with an identity; records the calls."""
+    calls = []
+
+    def fake_stylize(content, style, **kwargs):
+        calls.append(dict(kwargs, content=content, style=style))
+        return api.StylizeResult(content, content.mean(axis=-1))
+
+    monkeypatch.setattr(api, "load_model", lambda *args, **kwargs: "model")
+    monkeypatch.setattr(api, "stylize", fake_stylize)
+    return calls
+
+
+def test_single_pair_into_folder(pair, tmp_path, fake_model, capsys):
+    os.makedirs(tmp_path / "out")
+    code = cli.main(["stylize", *pair, "-o", str(tmp_path / "out"), "--format", "webp",
+                     "--alpha", "0.5", "--stroke-scales", "0.5,1", "--num-regions", "2",
+                     "--preserve-color", "--method", "wct", "--quiet"])
+    assert code == 0
+    assert os.listdir(tmp_path / "out") == ["content__style.webp"]
+    assert capsys.readouterr().out == ""
+    (call,) = fake_model
+    assert call["method"] == "wct" and call["alpha"] == 0.5
+    assert call["stroke_scales"] == (0.5, 1.0) and call["num_regions"] == 2
+    assert call["preserve_color"] and not call["foreground_only"] and call["mask"] is None
+    assert call["model"] == "model"
+
+
+def test_overwrite(pair, tmp_path, fake_model, capsys):
+    output = tmp_path / "out.png"
+    output.write_bytes(b"old")
+    assert cli.main(["stylize", *pair, "-o", str(output), "--overwrite"]) == 0
+    assert Image.open(output).size == (64, 48)
+    assert capsys.readouterr().out == f"Wrote {output}\n"
+
+
+def test_mask_is_resized_to_the_content(pair, tmp_path, fake_model):
+    Image.new("L", (10, 10), 255).save(tmp_path / "mask.png")
+    code = cli.main(["stylize", *pair, "-o", str(tmp_path / "o.png"),
+                     "--mask", str(tmp_path / "mask.png"), "--foreground-only"])
+    assert code == 0
+    (call,) = fake_model
+    assert call["mask"].shape == (48, 64)
+    np.testing.assert_allclose(call["mask"], 1.0, atol=1e-5)
+    assert call["foreground_only"]
+
+
+def test_max_size_without_keep_size(write_image, tmp_path, fake_model, capsys):
+    content = write_image("big.png", 96, 128)
+    style = write_image("style.png")
+    output = tmp_path / "o.png"
+    assert cli.main(["stylize", content, style, "-o", str(output), "--max-size", "64"]) == 0
+    assert "from 128x96 to 64x48" in capsys.readouterr().out
+    assert Image.open(output).size == (64, 48)
+
+
+def test_duplicate_output_names(write_image, tmp_path, fake_model, capsys):
+    write_image("contents/a.png")
+    write_image("contents/a.jpg")
+    style = write_image("style.png")
+    os.makedirs(tmp_path / "out")
+    code = cli.main(["stylize", str(tmp_path / "contents"), style, "-o", str(tmp_path / "out")])
+    assert code == 2
+    err = capsys.readouterr().err
+    _assert_one_error_line(err)
+    assert "a__style.png" in err
+    assert os.listdir(tmp_path / "out") == []
+
+
+def test_attention_path_must_differ_from_output(pair, tmp_path, fake_model, capsys):
+    output = str(tmp_path / "o.png")
+    assert cli.main(["stylize", *pair, "-o", output, "--save-attention", output]) == 2
+    _assert_one_error_line(capsys.readouterr().err)
+
+
 # ---------------------------------------------------------------------------
 # Running the model
 # ---------------------------------------------------------------------------
@@ -231,7 +320,7 @@ def test_stylize_batch(write_image, tmp_path, tiny_model_path, capsys):
     os.makedirs(out)
     code = cli.main([
         "stylize", str(tmp_path / "contents" / "*"), style, "-o", str(out),
-        "--method", "adain", "--max-size", "40", "--keep-size", "--format", "jpg",
+        "--method", "adain", "--max-size", "48", "--keep-size", "--format", "jpg",
         "--mask", str(tmp_path / "mask.png"), "--foreground-only",
         "--save-attention", str(out), "--model", tiny_model_path,
     ])
@@ -240,7 +329,7 @@ def test_stylize_batch(write_image, tmp_path, tiny_model_path, capsys):
     assert sorted(os.listdir(out)) == [
         "a__style.jpg", "a__style_attention.png", "b__style.jpg", "b__style_attention.png",
     ]
-    assert "from 64x48 to 40x30" in captured.out
+    assert "from 64x48 to 48x36" in captured.out
     assert "back to 64x48 (--keep-size)" in captured.out
     assert "Wrote 2 images" in captured.out
     with Image.open(out / "a__style.jpg") as image:

@@ -3,10 +3,13 @@
 import collections
 import os
 import pathlib
+import weakref
 
 import numpy as np
 
-from tf_cbam_style.models.stylizer import METHODS, StylizerConfig
+# Kept free of TensorFlow so that importing the API is cheap; the pipeline
+# module checks it is the same tuple.
+METHODS = ("cbam", "self_attention", "adain", "wct", "style_swap")
 
 MODEL_ENV_VAR = "TF_CBAM_STYLE_MODEL_DIR"
 DEFAULT_MODELS = {"cbam": "cbam_relu4_1.keras", "self_attention": "self_attention_relu4_1.keras"}
@@ -20,8 +23,8 @@ Attributes:
         strokes, or `None` when `return_attention=False`.
 """
 
-_MODEL_CACHE = {}
-_PIPELINE_CACHE = {}
+_MODEL_CACHE = {}  # resolved path -> (modification time, model)
+_PIPELINE_CACHE = weakref.WeakKeyDictionary()  # model -> {config: function}
 
 
 def models_dir():
@@ -54,25 +57,32 @@ def load_model(path=None, attention="cbam"):
     from tf_cbam_style.models.attention_autoencoder import AttentionAutoencoder
 
     path = pathlib.Path(path) if path is not None else default_model_path(attention)
+    if not path.is_file():
+        raise FileNotFoundError(
+            "`path` must be a .keras model file (see `tf-cbam-style train`). "
+            f"Received: path='{path}'"
+        )
     key = str(path.resolve())
-    if key not in _MODEL_CACHE:
-        if not path.is_file():
-            raise FileNotFoundError(
-                "`path` must be a .keras model file (see `tf-cbam-style train`). "
-                f"Received: path='{path}'"
-            )
+    mtime = path.stat().st_mtime_ns
+    cached = _MODEL_CACHE.get(key)
+    if cached is None or cached[0] != mtime:
         model = keras.saving.load_model(str(path), compile=False)
         if not isinstance(model, AttentionAutoencoder):
             raise ValueError(
                 "`path` must hold an AttentionAutoencoder. "
                 f"Received: path='{path}' holding {type(model).__name__}"
             )
-        _MODEL_CACHE[key] = model
-    return _MODEL_CACHE[key]
+        _MODEL_CACHE[key] = (mtime, model)
+    return _MODEL_CACHE[key][1]
 
 
 def _as_image(array, name):
     image = np.asarray(array)
+    if image.dtype.kind in "ui":
+        # Integer images are 8- or 16-bit pixel values, not [0, 1] floats.
+        image = image.astype(np.float32) / (65535.0 if image.dtype.itemsize > 1 and image.max() > 255 else 255.0)
+    elif image.dtype.kind != "f":
+        raise ValueError(f"`{name}` must be a float or integer array. Received: {name}.dtype={image.dtype}")
     if image.ndim == 4 and image.shape[0] == 1:
         image = image[0]
     if image.ndim != 3 or image.shape[-1] != 3:
@@ -100,8 +110,8 @@ def _pipeline(model, config):
 
     from tf_cbam_style.models.stylizer import build_stylizer
 
-    key = (id(model), config)
-    if key not in _PIPELINE_CACHE:
+    functions = _PIPELINE_CACHE.setdefault(model, {})
+    if config not in functions:
         stylizer = build_stylizer(model, config)
         signature = {
             "content_image": tf.TensorSpec([None, None, None, 3], tf.float32),
@@ -109,9 +119,10 @@ def _pipeline(model, config):
         }
         if config.use_mask:
             signature["mask"] = tf.TensorSpec([None, None, None, 1], tf.float32)
-        function = tf.function(lambda inputs: stylizer(inputs, training=False), input_signature=[signature])
-        _PIPELINE_CACHE[key] = (stylizer, function)
-    return _PIPELINE_CACHE[key][1]
+        functions[config] = tf.function(
+            lambda inputs: stylizer(inputs, training=False), input_signature=[signature]
+        )
+    return functions[config]
 
 
 def stylize(
@@ -164,8 +175,17 @@ def stylize(
     content = _as_image(content, "content")
     style = _as_image(style, "style")
     if style_max_size is not None and max(style.shape[:2]) > style_max_size:
-        scale = style_max_size / max(style.shape[:2])
-        style = _resize(style, (max(32, round(style.shape[0] * scale)), max(32, round(style.shape[1] * scale))))
+        # Same scale on both axes; never below 32 px on the shorter side.
+        scale = max(style_max_size / max(style.shape[:2]), 32 / min(style.shape[:2]))
+        if scale < 1.0:
+            style = _resize(style, (round(style.shape[0] * scale), round(style.shape[1] * scale)))
+    if isinstance(stroke_scales, (str, bytes)) or not np.iterable(stroke_scales):
+        raise ValueError(
+            "`stroke_scales` must be a sequence of floats such as (0.5, 1.0). "
+            f"Received: stroke_scales={stroke_scales!r}"
+        )
+    from tf_cbam_style.models.stylizer import StylizerConfig
+
     config = StylizerConfig(
         method=method,
         alpha=alpha,

@@ -11,9 +11,9 @@ import os
 import sys
 import time
 
-# Identical to `tf_cbam_style.api.METHODS` (a test checks); kept here so that
-# a misspelt method is reported before TensorFlow loads.
-METHODS = ("cbam", "self_attention", "adain", "wct", "style_swap")
+# `tf_cbam_style.api` imports no TensorFlow at module level, so a misspelt
+# method is reported before TensorFlow loads.
+from tf_cbam_style.api import METHODS  # noqa: E402
 OUTPUT_FORMATS = ("png", "jpg", "webp")
 
 Job = collections.namedtuple("Job", ["content", "style", "output", "attention"])
@@ -31,10 +31,8 @@ def check_method(method):
     import difflib
 
     close = difflib.get_close_matches(method, METHODS, n=1)
-    hint = f" did you mean {close[0]!r}?" if close else ""
-    raise ValueError(
-        f"unknown method {method!r};{hint} Choose from: {', '.join(METHODS)}"
-    )
+    hint = f"; did you mean {close[0]!r}?" if close else "."
+    raise ValueError(f"unknown method {method!r}{hint} Choose from: {', '.join(METHODS)}")
 
 
 def _float_list(text):
@@ -100,7 +98,7 @@ def expand_images(spec, name):
     if os.path.isdir(spec):
         files = sorted(p for p in (os.path.join(spec, n) for n in os.listdir(spec)) if is_image(p))
         what = "folder holds no images"
-    elif glob.has_magic(spec) and not os.path.exists(spec):
+    elif any(c in spec for c in "*?[") and not os.path.exists(spec):
         files = sorted(p for p in glob.glob(spec) if is_image(p))
         what = "pattern matches no images"
     else:
@@ -116,7 +114,7 @@ def _stem(path):
     return os.path.splitext(os.path.basename(path))[0]
 
 
-def _plan_paths(target, pairs, suffix, extension, option, overwrite):
+def _plan_paths(target, pairs, suffix, extension, name, overwrite):
     """One output path per (content, style) pair, checked for writing.
 
     `target` is the file itself for a single pair, or an existing folder in
@@ -130,8 +128,8 @@ def _plan_paths(target, pairs, suffix, extension, option, overwrite):
         ]
     elif len(pairs) > 1:
         raise ValueError(
-            f"`{option}` must be an existing folder when CONTENT or STYLE name several "
-            f"images. Received: {option}={target!r}"
+            f"`--{name.replace('_', '-')}` must be an existing folder when CONTENT or STYLE "
+            f"name several images. Received: {name}={target!r}"
         )
     else:
         paths = [target]
@@ -158,10 +156,12 @@ def _check_images(paths, min_size=32):
 
 def _load_mask(path):
     """A mask image as `(H, W)` luminance in [0, 1]."""
+    import numpy as np
+
     from tf_cbam_style.io import load_image
 
     rgb = load_image(path, min_size=1)
-    return rgb @ [0.299, 0.587, 0.114]
+    return rgb @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def _size_text(size):
@@ -229,8 +229,10 @@ def _add_stylize(subparsers):
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output file (one pair) or existing folder (several)")
     _add_model_options(p)
-    p.add_argument("--alpha", type=float, default=1.0, help="stylization strength in [0, 1] (default: 1.0)")
-    p.add_argument("--stroke-scales", type=_float_list, default=(0.5, 0.7071, 1.0), metavar="S,S,...",
+    p.add_argument("--alpha", type=float, default=1.0,
+                   help="stylization strength in [0, 1] (default: 1.0)")
+    p.add_argument("--stroke-scales", type=_float_list, default=(0.5, 0.7071, 1.0),
+                   metavar="S,S,...",
                    help="style resize factors in (0, 1] for the strokes (default: 0.5,0.7071,1.0)")
     p.add_argument("--num-regions", type=int, default=4,
                    help="saliency regions for the stroke fusion (default: 4)")
@@ -242,7 +244,8 @@ def _add_stylize(subparsers):
     p.add_argument("--save-attention", metavar="PATH",
                    help="also write the attention map as a grayscale PNG (a folder in batch mode)")
     p.add_argument("--max-size", type=int, default=1024, metavar="N",
-                   help="downscale larger contents to this longer side; 0: no limit (default: 1024)")
+                   help="downscale larger contents to this longer side; 0: no limit "
+                   "(default: 1024)")
     p.add_argument("--keep-size", action="store_true",
                    help="upsample the result of a downscaled content back to its size")
     p.add_argument("--style-max-size", type=int, default=512, metavar="N",
@@ -263,11 +266,11 @@ def _plan_stylize(args):
     contents = expand_images(args.content, "content")
     styles = expand_images(args.style, "style")
     pairs = [(c, s) for c in contents for s in styles]
-    outputs = _plan_paths(args.output, pairs, "", args.format, "--output", args.overwrite)
+    outputs = _plan_paths(args.output, pairs, "", args.format, "output", args.overwrite)
     attentions = [None] * len(pairs)
     if args.save_attention:
         attentions = _plan_paths(
-            args.save_attention, pairs, "_attention", "png", "--save-attention", args.overwrite
+            args.save_attention, pairs, "_attention", "png", "save_attention", args.overwrite
         )
         clashes = set(map(os.path.abspath, outputs)) & set(map(os.path.abspath, attentions))
         if clashes:
@@ -275,7 +278,7 @@ def _plan_stylize(args):
                 "`--save-attention` must differ from `--output`. "
                 f"Received: save_attention={args.save_attention!r}"
             )
-    _check_images(contents + [s for s in styles if s not in contents])
+    _check_images(list(dict.fromkeys(contents + styles)))
     if args.mask:
         _load_mask(args.mask)
     return [Job(c, s, o, a) for (c, s), o, a in zip(pairs, outputs, attentions)]
@@ -301,17 +304,22 @@ def _run_stylize(args):
     )
     mask = _load_mask(args.mask) if args.mask else None
     content_path, fit, styles = None, None, {}
-    with tqdm(total=len(jobs), unit="image", disable=args.quiet or not batch, file=sys.stderr) as bar:
+    progress = tqdm(total=len(jobs), unit="image", disable=args.quiet or not batch, file=sys.stderr)
+    with progress as bar:
         for job in jobs:
             if job.content != content_path:
                 content_path = job.content
                 fit = fit_max_size(load_image(job.content), args.max_size, min_size=32)
                 if fit.resized:
-                    message = (f"Resized {job.content} from {_size_text(fit.original_size)} to "
-                               f"{_size_text(fit.new_size)} for processing (--max-size {args.max_size})")
+                    message = (
+                        f"Resized {job.content} from {_size_text(fit.original_size)} to "
+                        f"{_size_text(fit.new_size)} for processing (--max-size {args.max_size})"
+                    )
                     if args.keep_size:
-                        message += (f"; upsampling the result back to "
-                                    f"{_size_text(fit.original_size)} (--keep-size)")
+                        message += (
+                            f"; upsampling the result back to {_size_text(fit.original_size)} "
+                            "(--keep-size)"
+                        )
                     say(message)
             if job.style not in styles:
                 styles[job.style] = fit_max_size(
@@ -335,7 +343,8 @@ def _run_stylize(args):
                 say(f"Wrote {job.output}")
             if job.attention is not None:
                 if attention is None:
-                    say(f"No attention map from method {args.method!r}; {job.attention} not written")
+                    say(f"No attention map from method {args.method!r}; "
+                        f"{job.attention} not written")
                 else:
                     save_image(job.attention, attention, overwrite=args.overwrite)
                     if not batch:

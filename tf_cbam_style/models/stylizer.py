@@ -8,7 +8,7 @@ from tf_cbam_style.layers.crop_like import CropLike
 from tf_cbam_style.layers.foreground_composite import ForegroundComposite
 from tf_cbam_style.layers.pad_to_multiple import PadToMultiple
 
-METHODS = ("cbam", "self_attention", "adain", "wct", "style_swap")
+from tf_cbam_style.api import METHODS
 _TRANSFER_OF_METHOD = {
     "cbam": "multi_stroke",
     "self_attention": "multi_stroke",
