@@ -105,3 +105,24 @@ def test_train_command_writes_model_and_resumes(write_image, tmp_path, vgg_weigh
     assert os.path.isfile(out / "model.keras") and os.path.isfile(out / "checkpoint.weights.h5")
     model = keras.saving.load_model(str(out / "model.keras"), compile=False)
     assert model.depth == "relu3_1"
+
+
+def test_reconstruct_command_reports_psnr_and_ssim(write_image, tmp_path, tiny_model_path, capsys):
+    from tf_cbam_style.cli import main
+
+    for i in range(2):
+        write_image(f"held_out/{i}.png", height=40, width=56, seed=i)
+    assert main(["reconstruct", "--data", str(tmp_path / "held_out"), "--model", tiny_model_path,
+                 "--size", "32", "--per-image"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 3 and out[-1].startswith("2 images at 32 px: PSNR")
+
+
+def test_psnr_is_infinite_free_and_matches_numpy(rng):
+    """The report's PSNR is tf.image.psnr: 10 log10(1 / MSE)."""
+    import tensorflow as tf
+
+    x = rng.uniform(size=(1, 16, 16, 3)).astype(np.float32)
+    y = np.clip(x + rng.normal(0, 0.05, x.shape), 0, 1).astype(np.float32)
+    expected = 10 * np.log10(1.0 / np.mean((x - y) ** 2))
+    np.testing.assert_allclose(float(tf.image.psnr(x, y, 1.0)[0]), expected, rtol=1e-4)

@@ -12,7 +12,10 @@ import numpy as np
 METHODS = ("cbam", "self_attention", "adain", "wct", "style_swap")
 
 MODEL_ENV_VAR = "TF_CBAM_STYLE_MODEL_DIR"
-DEFAULT_MODELS = {"cbam": "cbam_relu4_1.keras", "self_attention": "self_attention_relu4_1.keras"}
+# Each shipped model lives in `saved_models/<name>/`: `model.keras` for the
+# Python API and the CLI, `<version>/` SavedModels for TF Serving and TF.js.
+DEFAULT_MODELS = {"cbam": "cbam_relu4_1", "self_attention": "self_attention_relu4_1"}
+KERAS_FILE = "model.keras"
 
 StylizeResult = collections.namedtuple("StylizeResult", ["image", "attention_map"])
 StylizeResult.__doc__ = """Result of `stylize`.
@@ -36,8 +39,8 @@ def models_dir():
 
 
 def default_model_path(attention="cbam"):
-    """Path of the shipped model trained with `attention`."""
-    return models_dir() / DEFAULT_MODELS[attention]
+    """Path of the shipped `.keras` model trained with `attention`."""
+    return models_dir() / DEFAULT_MODELS[attention] / KERAS_FILE
 
 
 def load_model(path=None, attention="cbam"):

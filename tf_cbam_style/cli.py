@@ -438,6 +438,84 @@ def _run_sheet(args):
 # ---------------------------------------------------------------------------
 
 
+def _add_reconstruct(subparsers):
+    p = subparsers.add_parser(
+        "reconstruct", help="held-out reconstruction quality (PSNR, SSIM) of a trained model"
+    )
+    p.add_argument("--data", required=True, help="folder of held-out photos")
+    p.add_argument("--model", default=None, help=".keras model (default: the shipped CBAM model)")
+    p.add_argument("--size", type=int, default=256, help="shorter side the photos are resized to")
+    p.add_argument("--per-image", action="store_true", help="also print each image's numbers")
+    return p
+
+
+def _run_reconstruct(args):
+    from tf_cbam_style.api import load_model
+    from tf_cbam_style.data import scan_image_folder
+    from tf_cbam_style.reconstruction import evaluate_reconstruction
+
+    _check_model_path(args.model)
+    if args.size < 32:
+        raise ValueError(f"`--size` must be at least 32. Received: size={args.size}")
+    scan = scan_image_folder(args.data)
+    if not scan.files:
+        raise ValueError(f"`--data` holds no readable images. Received: data={args.data!r}")
+    model = load_model(args.model)
+    report = evaluate_reconstruction(model, scan.files, size=args.size)
+    if args.per_image:
+        for name, psnr, ssim in report.per_image:
+            print(f"{name:50s} PSNR {psnr:6.2f} dB  SSIM {ssim:.4f}")
+    print(
+        f"{len(report.per_image)} images at {report.size} px: "
+        f"PSNR {report.psnr:.2f} dB, SSIM {report.ssim:.4f}"
+    )
+    return 0
+
+
+def _add_export(subparsers):
+    p = subparsers.add_parser("export", help="export models for TF Serving (and TF.js)")
+    group = p.add_subparsers(dest="export_format", required=True)
+    sm = group.add_parser(
+        "saved-model", help="write saved_models/<name>/<version>/ SavedModels for TF Serving"
+    )
+    sm.add_argument("models", nargs="*",
+                    help=".keras models (default: every shipped saved_models/*/model.keras)")
+    sm.add_argument("--out", default=None,
+                    help="base folder for a single model (default: the .keras file's folder)")
+    sm.add_argument("--version", type=int, default=1)
+    sm.add_argument("--overwrite", action="store_true")
+    sm.add_argument("--no-warmup", action="store_true", help="skip assets.extra warm-up requests")
+    sm.set_defaults(func=_run_export_saved_model)
+    return p, group
+
+
+def _run_export_saved_model(args):
+    import glob
+
+    from tf_cbam_style.api import KERAS_FILE, load_model, models_dir
+
+    paths = args.models or sorted(glob.glob(str(models_dir() / "*" / KERAS_FILE)))
+    if not paths:
+        raise FileNotFoundError(f"no models to export: none given and none in {models_dir()}")
+    if args.out and len(paths) > 1:
+        raise ValueError(f"`--out` needs exactly one model. Received: {len(paths)} models")
+    for path in paths:
+        _check_model_path(path)
+        base = args.out or os.path.dirname(os.path.abspath(path))
+        target = os.path.join(base, str(args.version))
+        if os.path.exists(target) and not args.overwrite:
+            raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
+    from tf_cbam_style.export import export_saved_model
+
+    for path in paths:
+        base = args.out or os.path.dirname(os.path.abspath(path))
+        result = export_saved_model(load_model(path), base, version=args.version,
+                                    warmup=not args.no_warmup, overwrite=args.overwrite)
+        print(f"Exported {path} -> {result.path} (signatures: {', '.join(result.signatures)}; "
+              f"{result.warmup_requests} warm-up requests)")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="tf-cbam-style",
@@ -447,6 +525,8 @@ def build_parser():
     _add_train(subparsers).set_defaults(func=_run_train)
     _add_stylize(subparsers).set_defaults(func=_run_stylize)
     _add_sheet(subparsers).set_defaults(func=_run_sheet)
+    _add_reconstruct(subparsers).set_defaults(func=_run_reconstruct)
+    _add_export(subparsers)
     return parser
 
 

@@ -37,13 +37,17 @@ class AdaIN(keras.layers.Layer):
         self.alpha = float(alpha)
         self.epsilon = float(epsilon)
 
-    def call(self, inputs):
-        content, style = inputs
+    def transfer(self, content, style):
+        """AdaIN without the alpha blend."""
         c_mean, c_var = tf.nn.moments(content, axes=[1, 2], keepdims=True)
         s_mean, s_var = tf.nn.moments(style, axes=[1, 2], keepdims=True)
-        out = tf.sqrt(s_var + self.epsilon) * (content - c_mean) / tf.sqrt(
+        return tf.sqrt(s_var + self.epsilon) * (content - c_mean) / tf.sqrt(
             c_var + self.epsilon
         ) + s_mean
+
+    def call(self, inputs):
+        content, style = inputs
+        out = self.transfer(content, style)
         if self.alpha == 1.0:
             return out
         return self.alpha * out + (1.0 - self.alpha) * content

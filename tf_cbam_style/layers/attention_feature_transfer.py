@@ -44,9 +44,13 @@ class AttentionFeatureTransfer(keras.layers.Layer):
     Call arguments:
         content_features: `(batch, h, w, c)` encoder features.
         style_features: `(batch or 1, hs, ws, c)` encoder features.
-        mask: optional `(batch, H, W, 1)` saliency at any resolution (e.g. a
+        saliency_mask: optional `(batch, H, W, 1)` saliency at any resolution (e.g. a
             user-drawn mask at image resolution); it replaces the attention
-            map after an area resize to the feature resolution.
+            map after a bilinear resize to the feature resolution. A mask
+            whose maximum is negative means "no mask".
+        alpha, stroke_scales, num_regions: optional run-time overrides of the
+            configured values (scalar tensor, `(S,)` float tensor, scalar int
+            tensor), used by the serving signature and the web demo.
 
     Returns:
         A dict with `"features"` (`(batch, h, w, c)`, ready to decode) and
@@ -96,38 +100,51 @@ class AttentionFeatureTransfer(keras.layers.Layer):
         self.fusion = MultiStrokeFusion(num_regions=num_regions, theta=theta, name="fusion")
         scales = self.stroke_scales if transfer == "multi_stroke" else (1.0,)
         self.swap = StyleSwap(patch_size=patch_size, stroke_scales=scales, name="style_swap")
-        self.adain = AdaIN(alpha=alpha, name="adain")
+        self.adain = AdaIN(name="adain")
 
-    def build(self, content_features_shape, style_features_shape=None, mask_shape=None):
+    def build(self, content_features_shape, style_features_shape=None, saliency_mask_shape=None):
         self.attention.build(content_features_shape)
 
-    def call(self, content_features, style_features, mask=None):
+    def call(self, content_features, style_features, saliency_mask=None, alpha=None,
+             stroke_scales=None, num_regions=None):
+        alpha = self.alpha if alpha is None else alpha
         content = self.wct.whiten(content_features)
         style = self.wct.whiten(style_features)
         attended = self.attention(content.whitened)
-        if mask is not None:
+        attention_map = attended["attention_map"]
+        if saliency_mask is not None:
             size = tf.shape(content_features)[1:3]
-            attention_map = tf.image.resize(tf.cast(mask, content_features.dtype), size, method="area")
-        else:
-            attention_map = attended["attention_map"]
+            mask = tf.cast(saliency_mask, attention_map.dtype)
+            resized = tf.image.resize(mask, size, method="bilinear")
+            # A mask whose maximum is negative means "no mask" (serving
+            # signatures cannot leave an input out).
+            use_mask = tf.cast(tf.reduce_max(mask) >= 0.0, attention_map.dtype)
+            attention_map = use_mask * resized + (1.0 - use_mask) * attention_map
         if self.transfer == "multi_stroke":
             a = attended["features"]
-            swapped = self.swap([a, style.whitened])
-            fused = self.fusion([a] + swapped, attention_map)
-            blended = self.alpha * fused["features"] + (1.0 - self.alpha) * a
+            if stroke_scales is None:
+                swapped = tf.stack(self.swap([a, style.whitened]))
+            else:
+                scales = -tf.sort(-tf.cast(tf.reshape(stroke_scales, [-1]), tf.float32))
+                swapped = tf.map_fn(
+                    lambda scale: self.swap.swap_batch(a, style.whitened, scale), scales,
+                    fn_output_signature=tf.TensorSpec([None, None, None, a.shape[-1]], a.dtype),
+                )
+            features = tf.concat([a[None], swapped], axis=0)
+            fused = self.fusion(features, attention_map, num_regions=num_regions)
+            blended = alpha * fused["features"] + (1.0 - alpha) * a
             return {
                 "features": self.wct.color(blended, style),
                 "attention_map": fused["attention_map"],
             }
-        saliency = self.fusion([content_features], attention_map)["attention_map"]
+        saliency = self.fusion([content_features], attention_map, num_regions=num_regions)["attention_map"]
         if self.transfer == "wct":
             out = self.wct.color(content.whitened, style)
         elif self.transfer == "adain":
-            out = self.adain([content_features, style_features])
+            out = self.adain.transfer(content_features, style_features)
         else:
             out = self.swap([content_features, style_features])[0]
-        if self.transfer != "adain" and self.alpha != 1.0:
-            out = self.alpha * out + (1.0 - self.alpha) * content_features
+        out = alpha * out + (1.0 - alpha) * content_features
         return {"features": out, "attention_map": saliency}
 
     def get_config(self):

@@ -39,21 +39,35 @@ def kmeans_1d(values, clusters, iterations):
     `values` is `(batch, n)` in [0, 1]. Centroids start evenly spaced at
     `(k + 0.5) / clusters` (no random init), empty clusters keep their
     centroid, and the result is sorted from most to least salient.
+    `clusters` may be a Python int or a scalar int tensor.
 
     Returns:
         `(batch, clusters)` centroids, descending.
     """
-    init = np.array([(k + 0.5) / clusters for k in range(clusters)], np.float32)
-    centroids = tf.tile(tf.constant(init)[None], [tf.shape(values)[0], 1])
+    k = tf.cast(clusters, tf.int32)
+    init = (tf.cast(tf.range(k), values.dtype) + 0.5) / tf.cast(k, values.dtype)
+    centroids = tf.tile(init[None], [tf.shape(values)[0], 1])
     for _ in range(iterations):
         distance = tf.abs(values[:, :, None] - centroids[:, None, :])
         assign = tf.argmin(distance, axis=-1, output_type=tf.int32)
         # One-hot as int32, then cast: float one_hot is wrong on TF.js wasm.
-        onehot = tf.cast(tf.one_hot(assign, clusters, dtype=tf.int32), values.dtype)
+        onehot = tf.cast(tf.one_hot(assign, k, dtype=tf.int32), values.dtype)
         counts = tf.reduce_sum(onehot, axis=1)
         sums = tf.reduce_sum(onehot * values[:, :, None], axis=1)
         centroids = tf.where(counts > 0, sums / tf.maximum(counts, 1.0), centroids)
     return -tf.sort(-centroids, axis=-1)
+
+
+def region_sources(num_regions, num_features):
+    """Feature-map index of each region, most salient first (int32 tensor).
+
+    Region `k` of `K` takes map `round(k * (F - 1) / (K - 1))`, so the most
+    salient region gets the first map and the least salient the last.
+    """
+    k = tf.cast(num_regions, tf.float32)
+    f = tf.cast(num_features, tf.float32)
+    steps = tf.range(k) * (f - 1.0) / tf.maximum(k - 1.0, 1.0)
+    return tf.cast(tf.round(steps), tf.int32)
 
 
 @keras.saving.register_keras_serializable(package="tf_cbam_style")
@@ -80,8 +94,11 @@ class MultiStrokeFusion(keras.layers.Layer):
         **kwargs: standard layer arguments such as `name` and `dtype`.
 
     Call arguments:
-        features: list of `F` tensors `(batch, h, w, c)`, fine to coarse.
+        features: list of `F` tensors `(batch, h, w, c)`, fine to coarse, or
+            one stacked `(F, batch, h, w, c)` tensor.
         attention_map: `(batch, h, w, 1)`, any non-negative scale.
+        num_regions: optional int or scalar int tensor overriding the
+            configured `num_regions` at run time (used by serving).
 
     Returns:
         A dict with `"features"` (fused, `(batch, h, w, c)`), `"weights"`
@@ -116,27 +133,27 @@ class MultiStrokeFusion(keras.layers.Layer):
 
     def region_sources(self, num_features):
         """Index of the feature map used by each region, most salient first."""
-        k = self.num_regions
-        if k == 1:
-            return [0]
-        return [int(round(i * (num_features - 1) / (k - 1))) for i in range(k)]
+        return [int(i) for i in region_sources(self.num_regions, num_features).numpy()]
 
-    def call(self, features, attention_map):
-        if not isinstance(features, (list, tuple)) or not features:
+    def call(self, features, attention_map, num_regions=None):
+        if isinstance(features, (list, tuple)):
+            if not features:
+                raise ValueError("`features` must be a non-empty list of feature maps. Received: features=[]")
+            features = tf.stack(features)
+        elif not tf.is_tensor(features) or features.shape.rank != 5:
             raise ValueError(
-                "`features` must be a non-empty list of feature maps. "
-                f"Received: features={type(features).__name__}"
+                "`features` must be a list of (batch, h, w, c) maps or one stacked "
+                f"(F, batch, h, w, c) tensor. Received: features={type(features).__name__}"
             )
+        k = self.num_regions if num_regions is None else num_regions
         saliency = normalize_map(smooth_map(normalize_map(attention_map), self.smoothing))
         shape = tf.shape(saliency)
         flat = tf.reshape(saliency, [shape[0], -1])
-        centroids = kmeans_1d(flat, self.num_regions, self.iterations)
+        centroids = kmeans_1d(flat, k, self.iterations)
         distance = tf.abs(saliency - centroids[:, None, None, :])
         weights = tf.nn.softmax(self.theta * (1.0 - distance), axis=-1)
-        sources = self.region_sources(len(features))
-        fused = 0.0
-        for k, index in enumerate(sources):
-            fused += weights[..., k:k + 1] * features[index]
+        chosen = tf.gather(features, region_sources(k, tf.shape(features)[0]))  # (K, b, h, w, c)
+        fused = tf.reduce_sum(tf.transpose(weights, [3, 0, 1, 2])[..., None] * chosen, axis=0)
         return {
             "features": fused,
             "weights": weights,

@@ -103,20 +103,25 @@ class StyleSwap(keras.layers.Layer):
         chosen = tf.gather(tf.reshape(patches, [-1, p, p, channels]), best)  # (h, w, p, p, c)
         return _overlap_add(chosen, p)
 
+    def swap_batch(self, content, style, scale):
+        """Swaps a content batch against a style batch (or one style) at `scale`.
+
+        `scale` may be a Python float or a scalar float tensor.
+        """
+        style_batch = tf.shape(style)[0]
+
+        def one(i):
+            return self.swap(content[i], style[tf.minimum(i, style_batch - 1)], scale)
+
+        swapped = tf.map_fn(
+            one, tf.range(tf.shape(content)[0]),
+            fn_output_signature=tf.TensorSpec([None, None, content.shape[-1]], content.dtype),
+        )
+        return tf.reshape(swapped, tf.shape(content))
+
     def call(self, inputs):
         content, style = inputs
-        style_batch = tf.shape(style)[0]
-        outputs = []
-        for scale in self.stroke_scales:
-            def one(i, scale=scale):
-                return self.swap(content[i], style[tf.minimum(i, style_batch - 1)], scale)
-
-            swapped = tf.map_fn(
-                one, tf.range(tf.shape(content)[0]),
-                fn_output_signature=tf.TensorSpec([None, None, content.shape[-1]], content.dtype),
-            )
-            outputs.append(tf.reshape(swapped, tf.shape(content)))
-        return outputs
+        return [self.swap_batch(content, style, scale) for scale in self.stroke_scales]
 
     def compute_output_shape(self, input_shape):
         return [tuple(input_shape[0])] * len(self.stroke_scales)

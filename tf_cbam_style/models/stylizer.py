@@ -113,7 +113,9 @@ def build_stylizer(autoencoder, config=None):
         mask_padded = PadToMultiple(stride, name="pad_mask")(mask)
     content_features = encoder(padded)
     style_features = encoder(PadToMultiple(stride, name="pad_style")(style))
-    transferred = transfer(content_features, style_features, mask_padded if mask is not None else None)
+    transferred = transfer(
+        content_features, style_features, saliency_mask=mask_padded if mask is not None else None
+    )
     transfer.attention.set_weights(autoencoder.attention.get_weights())
 
     image = CropLike(name="crop_image")(decoder(transferred["features"]), content)

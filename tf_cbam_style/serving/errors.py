@@ -1,0 +1,44 @@
+"""`ServingError`: a failed call to a model server, as one line."""
+
+SERVING_EXTRA_HINT = (
+    'pip install -e ".[serving]" && pip install --no-deps "tensorflow-serving-api==2.21.*"'
+)
+
+
+class ServingError(OSError):
+    """A request to a model server failed.
+
+    An `OSError`, so the command line prints it as one `error:` line.
+
+    Attributes:
+        code: the gRPC status name (`"UNAVAILABLE"`, `"NOT_FOUND"`,
+            `"INVALID_ARGUMENT"`, `"RESOURCE_EXHAUSTED"`, ...) or, over
+            REST, the name matching the HTTP status.
+        http_status: the HTTP status code over REST, else `None`.
+        details: the server's own message, on one line.
+    """
+
+    def __init__(self, message, code="UNKNOWN", http_status=None, details=""):
+        super().__init__(one_line(message))
+        self.code = code
+        self.http_status = http_status
+        self.details = one_line(details)
+
+    def __str__(self):
+        return self.args[0]
+
+
+def one_line(text, limit=300):
+    """`text` with its whitespace collapsed, cut to `limit` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def missing_extra(error):
+    """The `ImportError` to raise when an optional serving dependency is absent."""
+    return ImportError(
+        "Serving needs gRPC and the TensorFlow Serving protos; install them with "
+        f"`{SERVING_EXTRA_HINT}` (`--no-deps` because tensorflow-serving-api would "
+        f"otherwise pull the full `tensorflow` beside tensorflow-cpu). "
+        f"Received: {one_line(error)}"
+    )
