@@ -5,7 +5,7 @@ import os
 
 import tensorflow as tf
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+from tf_cbam_style.io import IMAGE_EXTENSIONS
 
 ScanResult = collections.namedtuple("ScanResult", ["files", "skipped"])
 
