@@ -126,3 +126,39 @@ def test_psnr_is_infinite_free_and_matches_numpy(rng):
     y = np.clip(x + rng.normal(0, 0.05, x.shape), 0, 1).astype(np.float32)
     expected = 10 * np.log10(1.0 / np.mean((x - y) ** 2))
     np.testing.assert_allclose(float(tf.image.psnr(x, y, 1.0)[0]), expected, rtol=1e-4)
+
+
+_MIRRORED_SCRIPT = r"""
+import numpy as np, tensorflow as tf, keras
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from tf_cbam_style.models import AttentionAutoencoder
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+assert strategy.num_replicas_in_sync == 2
+images = np.random.default_rng(0).uniform(size=(4, 32, 32, 3)).astype("float32")
+
+def run(strategy):
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        model = AttentionAutoencoder(depth="relu3_1", encoder_weights=None)
+        model.build()
+        model.compile(optimizer=keras.optimizers.SGD(1e-3))
+    ds = tf.data.Dataset.from_tensor_slices(images).batch(4)
+    model.fit(ds, epochs=1, verbose=0)
+    return model.decoder.get_weights()[-2]
+
+mirrored = run(strategy)
+single = run(tf.distribute.get_strategy())
+# Two replicas of 2 images each must take the same step as one batch of 4.
+np.testing.assert_allclose(mirrored, single, rtol=1e-3, atol=1e-6)
+print("MIRRORED_OK")
+"""
+
+
+def test_fit_under_mirrored_strategy_matches_single_device():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT], capture_output=True, text=True,
+                            timeout=300)
+    assert "MIRRORED_OK" in result.stdout, result.stderr[-3000:]

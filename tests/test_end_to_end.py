@@ -78,3 +78,25 @@ def test_foreground_only_keeps_the_background(sample):
     diff_fg = np.abs(fg.image - content).mean(-1)
     diff_full = np.abs(full.image - content).mean(-1)
     assert diff_fg[background].mean() < 0.25 * diff_full[background].mean()
+
+
+def test_shipped_models_run_offline_without_the_vgg_file(monkeypatch, sample):
+    import keras
+
+    from tf_cbam_style.models.vgg19_encoder import WEIGHTS_ENV_VAR
+
+    monkeypatch.delenv(WEIGHTS_ENV_VAR, raising=False)
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("the shipped model must not load VGG19 weights")
+
+    monkeypatch.setattr(keras.applications, "VGG19", no_download)
+    content, _ = sample
+    for attention in ("cbam", "self_attention"):
+        path = default_model_path(attention)
+        model = keras.saving.load_model(str(path), compile=False)  # fresh, not the API cache
+        assert model.attention_kind == attention and model.depth == "relu4_1"
+        assert model.encoder.conv_layers[-1].name == "block4_conv1"
+        out = model(content[None, :128, :128])["reconstruction"].numpy()
+        assert out.shape == (1, 128, 128, 3) and np.isfinite(out).all()
+        assert path.stat().st_size < 40 * 2 ** 20
