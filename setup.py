@@ -17,7 +17,12 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "test": ["pytest", "scikit-image"],
+        # tensorflow-serving-api itself declares a dependency on the full
+        # `tensorflow` package, which would install a second TensorFlow over
+        # tensorflow-cpu: install it with `pip install --no-deps
+        # "tensorflow-serving-api==2.21.*"` (see README).
+        "serving": ["grpcio>=1.60", "requests"],
+        "test": ["pytest", "grpcio>=1.60", "requests"],
     },
     entry_points={"console_scripts": ["tf-cbam-style=tf_cbam_style.cli:main"]},
     include_package_data=True,
