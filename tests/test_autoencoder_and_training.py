@@ -88,7 +88,29 @@ def test_dataset_crops_are_seeded(write_image, tmp_path):
     np.testing.assert_array_equal(first, again)
 
 
-def test_train_command_writes_model_and_resumes(write_image, tmp_path, vgg_weights, capsys):
+def test_interrupted_training_resumes_from_the_backup(write_image, tmp_path, vgg_weights):
+    from tf_cbam_style.training import train
+
+    for i in range(4):
+        write_image(f"photos/{i}.png", height=40, width=40, seed=i)
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    kwargs = dict(depth="relu3_1", crop_size=32, batch_size=2, steps=3, checkpoint_every=1, verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        train(str(tmp_path / "photos"), str(tmp_path / "run"), callbacks=[Interrupt()], **kwargs)
+    assert os.path.isdir(tmp_path / "run" / "backup")
+    train(str(tmp_path / "photos"), str(tmp_path / "run"), **kwargs)
+    epochs = [line.split(",")[0] for line in (tmp_path / "run" / "history.csv").read_text().splitlines()
+              if line and line[0].isdigit()]
+    assert epochs == ["0", "1", "2"]  # epochs 0 and 1 were not run again
+    assert (tmp_path / "run" / "model.keras").is_file()
+
+
+def test_train_command_writes_model(write_image, tmp_path, vgg_weights, capsys):
     from tf_cbam_style.cli import main
 
     for i in range(6):

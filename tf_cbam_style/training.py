@@ -53,6 +53,7 @@ def train(
     seed=0,
     vgg_weights="auto",
     verbose="auto",
+    callbacks=None,
 ):
     """Trains an `AttentionAutoencoder` to reconstruct the photos in `data`.
 
@@ -60,6 +61,9 @@ def train(
     TensorBoard logs to `out/logs`, the latest weights to
     `out/checkpoint.weights.h5`, the final model to `out/model.keras` and the
     run's facts to `out/training.json`.
+
+    Args:
+        callbacks: extra Keras callbacks, run after the built-in ones.
 
     Returns:
         The path of the final `.keras` model.
@@ -100,7 +104,7 @@ def train(
         ),
         keras.callbacks.TensorBoard(os.path.join(out, "logs"), update_freq=50),
         keras.callbacks.CSVLogger(os.path.join(out, "history.csv"), append=True),
-    ]
+    ] + list(callbacks or [])
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     start = time.time()
