@@ -21,8 +21,8 @@ setup(
         # `tensorflow` package, which would install a second TensorFlow over
         # tensorflow-cpu: install it with `pip install --no-deps
         # "tensorflow-serving-api==2.21.*"` (see README).
-        "serving": ["grpcio>=1.60", "requests"],
-        "test": ["pytest", "grpcio>=1.60", "requests"],
+        "serving": ["grpcio>=1.60"],
+        "test": ["pytest", "grpcio>=1.60"],
     },
     entry_points={"console_scripts": ["tf-cbam-style=tf_cbam_style.cli:main"]},
     include_package_data=True,

@@ -527,6 +527,9 @@ def build_parser():
     _add_sheet(subparsers).set_defaults(func=_run_sheet)
     _add_reconstruct(subparsers).set_defaults(func=_run_reconstruct)
     _add_export(subparsers)
+    from tf_cbam_style.serving.cli import register_cli as register_serving
+
+    register_serving(subparsers)
     return parser
 
 
@@ -538,7 +541,9 @@ def main(argv=None):
     """Runs the command line; returns the exit code.
 
     Bad input (`ValueError`, including `ImageError`, and `OSError` such as a
-    missing file) prints one `error:` line and returns 2; Ctrl-C returns 130.
+    missing file or a serving error) and a missing optional extra
+    (`ImportError`, naming the pip command) print one `error:` line and
+    return 2; Ctrl-C returns 130.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -547,6 +552,6 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, ImportError) as error:
         print(f"error: {_one_line(error)}", file=sys.stderr)
         return 2

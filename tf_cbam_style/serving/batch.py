@@ -41,7 +41,9 @@ def plan_jobs(contents, styles, output, attention=None, extension="png", overwri
         if target is None:
             return [None] * len(pairs)
         if os.path.isdir(target):
-            result = [os.path.join(target, f"{_stem(c)}__{_stem(s)}{suffix}.{ext}") for c, s in pairs]
+            result = [
+                os.path.join(target, f"{_stem(c)}__{_stem(s)}{suffix}.{ext}") for c, s in pairs
+            ]
         elif len(pairs) > 1:
             raise ValueError(
                 f"`{name}` must be an existing folder when CONTENT or STYLE name several images. "
@@ -63,8 +65,12 @@ def plan_jobs(contents, styles, output, attention=None, extension="png", overwri
 
     outputs = paths(output, "", extension, "output")
     attentions = paths(attention, "_attention", "png", "save_attention")
-    if attention is not None and set(map(os.path.abspath, outputs)) & set(map(os.path.abspath, attentions)):
-        raise ValueError(f"`save_attention` must differ from `output`. Received: save_attention={attention!r}")
+    if attention is not None and set(map(os.path.abspath, outputs)) & set(
+        map(os.path.abspath, attentions)
+    ):
+        raise ValueError(
+            f"`save_attention` must differ from `output`. Received: save_attention={attention!r}"
+        )
     return [Job(c, s, o, a) for (c, s), o, a in zip(pairs, outputs, attentions)]
 
 
@@ -79,11 +85,23 @@ def group_jobs(jobs, shape_of, batch_size):
     groups = collections.defaultdict(list)
     for job in jobs:
         groups[(job.style, shape_of(job.content))].append(job)
-    return [group[i : i + batch_size] for group in groups.values() for i in range(0, len(group), batch_size)]
+    return [
+        group[i : i + batch_size]
+        for group in groups.values()
+        for i in range(0, len(group), batch_size)
+    ]
 
 
-def stylize_files(client, jobs, options=None, batch_size=4, max_size=None, style_max_size=None,
-                  overwrite=False, on_batch=None):
+def stylize_files(
+    client,
+    jobs,
+    options=None,
+    batch_size=4,
+    max_size=None,
+    style_max_size=None,
+    overwrite=False,
+    on_batch=None,
+):
     """Stylizes every `Job` with `client`, writing the images (and attention maps).
 
     Args:

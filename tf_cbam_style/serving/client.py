@@ -85,15 +85,21 @@ class StyleClient:
     ):
         protocol = protocol or infer_protocol(target)
         if protocol not in PROTOCOLS:
-            raise ValueError(f"`protocol` must be one of {PROTOCOLS}. Received: protocol={protocol!r}")
+            raise ValueError(
+                f"`protocol` must be one of {PROTOCOLS}. Received: protocol={protocol!r}"
+            )
         if not isinstance(model_name, str) or not model_name or "/" in model_name:
-            raise ValueError(f"`model_name` must be a non-empty name. Received: model_name={model_name!r}")
+            raise ValueError(
+                f"`model_name` must be a non-empty name. Received: model_name={model_name!r}"
+            )
         if model_version is not None and (
-            isinstance(model_version, bool) or not isinstance(model_version, (int, np.integer))
+            isinstance(model_version, bool)
+            or not isinstance(model_version, (int, np.integer))
             or model_version < 1
         ):
             raise ValueError(
-                f"`model_version` must be a positive int or None. Received: model_version={model_version!r}"
+                "`model_version` must be a positive int or None. "
+                f"Received: model_version={model_version!r}"
             )
         if signature is not None:
             check_signature(signature)
@@ -101,7 +107,8 @@ class StyleClient:
             raise ValueError(f"`timeout` must be > 0 seconds. Received: timeout={timeout!r}")
         if not max_message_bytes > 0:
             raise ValueError(
-                f"`max_message_bytes` must be > 0. Received: max_message_bytes={max_message_bytes!r}"
+                "`max_message_bytes` must be > 0. "
+                f"Received: max_message_bytes={max_message_bytes!r}"
             )
         retry = RetryPolicy(retries=retries, backoff=backoff)
         if protocol == "grpc":
@@ -136,7 +143,12 @@ class StyleClient:
         """
         signature = signature or self.signature or DEFAULT_SIGNATURE
         outputs, _ = self._transport.predict(
-            self.model_name, self.model_version, signature, dict(inputs), self.timeout, tuple(output_filter)
+            self.model_name,
+            self.model_version,
+            signature,
+            dict(inputs),
+            self.timeout,
+            tuple(output_filter),
         )
         return outputs
 

@@ -14,15 +14,25 @@ def to_tensor_proto(array):
     return tf.make_tensor_proto(np.asarray(array))
 
 
-def from_tensor_proto(proto):
+def from_tensor_proto(proto, max_elements=None):
     """A `tensorflow.TensorProto` -> numpy array.
+
+    Args:
+        proto: the `TensorProto`.
+        max_elements: refuse tensors whose shape claims more elements (a
+            proto can declare a huge shape with one repeated value).
 
     Raises:
         ValueError: the proto is malformed (e.g. its content does not match
-            its shape) or has a dtype numpy cannot hold.
+            its shape), too large or has a dtype numpy cannot hold.
     """
     import tensorflow as tf
 
+    dims = [d.size for d in proto.tensor_shape.dim]
+    if any(d < 0 for d in dims):
+        raise ValueError(f"malformed tensor: negative dimension in shape {dims}")
+    if max_elements is not None and int(np.prod(dims, dtype=np.float64)) > max_elements:
+        raise ValueError(f"tensor of shape {dims} is over the limit of {max_elements} elements")
     try:
         return tf.make_ndarray(proto)
     except Exception as error:  # TypeError, ValueError or a TF error
@@ -45,7 +55,9 @@ def from_json_value(value, dtype, name):
     try:
         array = np.asarray(value)
     except ValueError:
-        raise ValueError(f"input '{name}' is a ragged list; every row must have the same length") from None
+        raise ValueError(
+            f"input '{name}' is a ragged list; every row must have the same length"
+        ) from None
     if array.size and array.dtype.kind not in _JSON_KINDS.get(dtype.kind, dtype.kind):
         raise ValueError(
             f"input '{name}' must hold {dtype.name} values; "
@@ -76,5 +88,6 @@ def decode_json_outputs(outputs, names, dtypes=None):
             raise ValueError(f"expected outputs {list(names)}; got an unnamed tensor")
         outputs = {names[0]: outputs}
     return {
-        name: np.asarray(value, dtype=dtypes.get(name, np.float32)) for name, value in outputs.items()
+        name: np.asarray(value, dtype=dtypes.get(name, np.float32))
+        for name, value in outputs.items()
     }

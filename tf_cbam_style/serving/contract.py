@@ -7,9 +7,9 @@ them). The exported SavedModel has two signatures:
   and `style_image` float32 `[batch or 1, Hs, Ws, 3]` -> `stylized_image`
   float32 `[batch, H, W, 3]`.
 * `stylize_with_options`: the same two images plus `alpha` float32 `[]`,
-  `stroke_scales` float32 `[3]`, `num_regions` int32 `[]`, `preserve_color`
+  `stroke_scales` float32 `[S]`, `num_regions` int32 `[]`, `preserve_color`
   bool `[]`, `foreground_only` bool `[]` and `mask` float32
-  `[batch, h, w, 1]` (`NO_MASK`, any mask whose max is below 0, means "use
+  `[batch or 1, h, w, 1]` (`no_mask()`, any mask whose max is below 0, means "use
   the attention map") -> `stylized_image` and `attention_map` float32
   `[batch, H, W, 1]`.
 """
@@ -38,7 +38,7 @@ INPUTS = {
     OPTIONS_SIGNATURE: _IMAGES
     + (
         InputSpec("alpha", "float32", ()),
-        InputSpec("stroke_scales", "float32", (3,)),
+        InputSpec("stroke_scales", "float32", (None,)),
         InputSpec("num_regions", "int32", ()),
         InputSpec("preserve_color", "bool", ()),
         InputSpec("foreground_only", "bool", ()),
@@ -58,17 +58,20 @@ def no_mask():
 
 def check_signature(signature):
     if signature not in SIGNATURES:
-        raise ValueError(f"`signature` must be one of {SIGNATURES}. Received: signature={signature!r}")
+        raise ValueError(
+            f"`signature` must be one of {SIGNATURES}. Received: signature={signature!r}"
+        )
     return signature
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class StylizeOptions:
     """The options of the `stylize_with_options` signature.
 
     Attributes:
         alpha: float in [0, 1], stylization strength.
-        stroke_scales: three floats in (0, 1], the style resize factors.
+        stroke_scales: floats in (0, 1], the style resize factors (1.0 gives
+            the finest strokes).
         num_regions: int in [1, 16], saliency regions for the stroke fusion.
         preserve_color: keep the content's colours.
         foreground_only: stylize only the salient region.
@@ -90,21 +93,24 @@ class StylizeOptions:
         object.__setattr__(self, "alpha", alpha)
         if isinstance(self.stroke_scales, (str, bytes)) or not np.iterable(self.stroke_scales):
             raise ValueError(
-                "`stroke_scales` must be three floats in (0, 1]. "
+                "`stroke_scales` must be a sequence of floats in (0, 1]. "
                 f"Received: stroke_scales={self.stroke_scales!r}"
             )
         scales = tuple(float(s) for s in self.stroke_scales)
-        if len(scales) != 3 or any(not 0.0 < s <= 1.0 for s in scales):
+        if not scales or any(not 0.0 < s <= 1.0 for s in scales):
             raise ValueError(
-                "`stroke_scales` must be three floats in (0, 1] (the served signature "
-                f"takes exactly 3). Received: stroke_scales={self.stroke_scales!r}"
+                "`stroke_scales` must be non-empty floats in (0, 1]. "
+                f"Received: stroke_scales={self.stroke_scales!r}"
             )
         object.__setattr__(self, "stroke_scales", scales)
-        if isinstance(self.num_regions, bool) or int(self.num_regions) != self.num_regions or not (
-            1 <= int(self.num_regions) <= 16
+        if (
+            isinstance(self.num_regions, bool)
+            or int(self.num_regions) != self.num_regions
+            or not (1 <= int(self.num_regions) <= 16)
         ):
             raise ValueError(
-                f"`num_regions` must be an int in [1, 16]. Received: num_regions={self.num_regions!r}"
+                "`num_regions` must be an int in [1, 16]. "
+                f"Received: num_regions={self.num_regions!r}"
             )
         object.__setattr__(self, "num_regions", int(self.num_regions))
         if self.mask is not None:
@@ -119,8 +125,19 @@ class StylizeOptions:
                     f"Received: mask.shape={np.shape(self.mask)}"
                 )
             if not np.isfinite(mask).all():
-                raise ValueError("`mask` must not contain NaN or inf. Received: mask with non-finite values")
+                raise ValueError(
+                    "`mask` must not contain NaN or inf. Received: mask with non-finite values"
+                )
             object.__setattr__(self, "mask", np.clip(mask, 0.0, 1.0))
+
+    def is_default(self):
+        """Whether these options give what `serving_default` gives."""
+        default = StylizeOptions()
+        return self.mask is None and all(
+            getattr(self, field.name) == getattr(default, field.name)
+            for field in dataclasses.fields(self)
+            if field.name != "mask"
+        )
 
     def as_inputs(self):
         """The option inputs of `stylize_with_options`, as numpy arrays."""
@@ -144,7 +161,9 @@ def as_image_batch(array, name):
     if image.dtype.kind in "ui":
         image = image.astype(np.float32) / 255.0
     elif image.dtype.kind != "f":
-        raise ValueError(f"`{name}` must be a float or integer array. Received: {name}.dtype={image.dtype}")
+        raise ValueError(
+            f"`{name}` must be a float or integer array. Received: {name}.dtype={image.dtype}"
+        )
     if image.ndim == 3:
         image = image[None]
     if image.ndim != 4 or image.shape[-1] != 3 or image.size == 0:
@@ -154,7 +173,9 @@ def as_image_batch(array, name):
         )
     image = image.astype(np.float32, copy=False)
     if not np.isfinite(image).all():
-        raise ValueError(f"`{name}` must not contain NaN or inf. Received: {name} with non-finite values")
+        raise ValueError(
+            f"`{name}` must not contain NaN or inf. Received: {name} with non-finite values"
+        )
     return np.clip(image, 0.0, 1.0)
 
 
@@ -180,7 +201,7 @@ def build_inputs(content, style, signature=DEFAULT_SIGNATURE, options=None):
         )
     inputs = {"content_image": content, "style_image": style}
     if signature == DEFAULT_SIGNATURE:
-        if options is not None and options != StylizeOptions():
+        if options is not None and not options.is_default():
             raise ValueError(
                 f"`options` need signature={OPTIONS_SIGNATURE!r}. Received: signature={signature!r}"
             )
@@ -192,6 +213,4 @@ def build_inputs(content, style, signature=DEFAULT_SIGNATURE, options=None):
             f"`mask` must hold 1 map or as many as `content` ({content.shape[0]}). "
             f"Received: mask.shape={options.mask.shape}"
         )
-    if options.mask is not None and options.mask.shape[0] != content.shape[0]:
-        inputs["mask"] = np.repeat(options.mask, content.shape[0], axis=0)
     return inputs

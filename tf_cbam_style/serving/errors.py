@@ -28,10 +28,22 @@ class ServingError(OSError):
         return self.args[0]
 
 
-def one_line(text, limit=300):
+def one_line(text, limit=400):
     """`text` with its whitespace collapsed, cut to `limit` characters."""
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def server_message(details):
+    """The part of a server's error message that tells what was wrong.
+
+    A failed in-graph check reads "Graph execution error: Detected at node
+    ... assertion failed: [`content_image` must be ...] ..."; the node path
+    before "assertion failed:" is dropped.
+    """
+    text = " ".join(str(details).split())
+    marker = text.find("assertion failed:")
+    return text[marker:] if marker > 0 else text
 
 
 def missing_extra(error):

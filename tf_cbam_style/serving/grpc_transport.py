@@ -1,9 +1,10 @@
 """`GrpcTransport`: PredictionService and ModelService calls over gRPC."""
 
+import re
 import types
 
 from tf_cbam_style.serving import codec
-from tf_cbam_style.serving.errors import ServingError, missing_extra, one_line
+from tf_cbam_style.serving.errors import ServingError, missing_extra, one_line, server_message
 from tf_cbam_style.serving.model_status import ModelVersionStatus
 
 _MIB = 1024 * 1024
@@ -17,10 +18,12 @@ def import_grpc_apis():
     """
     try:
         import grpc
-        from tensorflow_serving.apis import get_model_status_pb2
-        from tensorflow_serving.apis import model_service_pb2_grpc
-        from tensorflow_serving.apis import predict_pb2
-        from tensorflow_serving.apis import prediction_service_pb2_grpc
+        from tensorflow_serving.apis import (
+            get_model_status_pb2,
+            model_service_pb2_grpc,
+            predict_pb2,
+            prediction_service_pb2_grpc,
+        )
     except ImportError as error:
         raise missing_extra(error) from None
 
@@ -45,6 +48,11 @@ def _mib(size):
     return f"{size / _MIB:.1f} MiB"
 
 
+# "Serving signature key \"x\" not found." (gRPC) or "... name: \"x\" not found in
+# signature def" (REST).
+_UNKNOWN_SIGNATURE = re.compile(r"signature (key|name)", re.IGNORECASE)
+
+
 class GrpcTransport:
     """Calls a TensorFlow Serving gRPC endpoint.
 
@@ -60,15 +68,22 @@ class GrpcTransport:
     def __init__(self, target, retry, max_message_bytes):
         if not isinstance(target, str) or ":" not in target or "/" in target:
             raise ValueError(
-                f"`target` must be HOST:PORT for gRPC, such as localhost:8500. Received: target={target!r}"
+                "`target` must be HOST:PORT for gRPC, such as localhost:8500. "
+                f"Received: target={target!r}"
             )
         self._grpc, self._apis = import_grpc_apis()
         self.target = target
         self.retry = retry
         self.max_message_bytes = int(max_message_bytes)
-        self._channel = self._grpc.insecure_channel(target, options=channel_options(max_message_bytes))
-        self._predict = self._apis.prediction_service_pb2_grpc.PredictionServiceStub(self._channel).Predict
-        self._status = self._apis.model_service_pb2_grpc.ModelServiceStub(self._channel).GetModelStatus
+        self._channel = self._grpc.insecure_channel(
+            target, options=channel_options(max_message_bytes)
+        )
+        self._predict = self._apis.prediction_service_pb2_grpc.PredictionServiceStub(
+            self._channel
+        ).Predict
+        self._status = self._apis.model_service_pb2_grpc.ModelServiceStub(
+            self._channel
+        ).GetModelStatus
 
     def close(self):
         self._channel.close()
@@ -94,7 +109,9 @@ class GrpcTransport:
             lambda: self._predict(request, timeout=timeout), "predict", name, version, timeout, size
         )
         outputs = {key: codec.from_tensor_proto(proto) for key, proto in response.outputs.items()}
-        served = response.model_spec.version.value if response.model_spec.HasField("version") else None
+        served = (
+            response.model_spec.version.value if response.model_spec.HasField("version") else None
+        )
         return outputs, served
 
     def status(self, name, version, timeout):
@@ -123,7 +140,7 @@ class GrpcTransport:
 
     def _translate(self, error, what, name, version, timeout, size, attempts):
         code = error.code().name if error.code() is not None else "UNKNOWN"
-        details = one_line(error.details() or "")
+        details = one_line(server_message(error.details() or ""))
         model = f"model {name!r}" + (f" version {version}" if version is not None else "")
         where = f"the gRPC server at {self.target}"
         if code == "UNAVAILABLE":
@@ -133,7 +150,10 @@ class GrpcTransport:
                 "(`docker compose -f serving/docker-compose.yml up`)"
             )
         elif code == "DEADLINE_EXCEEDED":
-            message = f"{where} did not answer within {timeout:g} s (DEADLINE_EXCEEDED); raise the timeout"
+            message = (
+                f"{where} did not answer within {timeout:g} s (DEADLINE_EXCEEDED); "
+                "raise the timeout"
+            )
         elif code == "NOT_FOUND":
             message = (
                 f"{model} is not served by {where} (NOT_FOUND: {details}); check the model name "
@@ -147,7 +167,9 @@ class GrpcTransport:
                 "--grpc_channel_arguments lowers it) or this client's `max_message_bytes` "
                 "(--max-message-mb), or send a smaller image"
             )
-        elif code in ("INVALID_ARGUMENT", "FAILED_PRECONDITION") and "signature" in details.lower():
+        elif code in ("INVALID_ARGUMENT", "FAILED_PRECONDITION") and _UNKNOWN_SIGNATURE.search(
+            details
+        ):
             message = f"{model} at {self.target} rejected the signature ({code}): {details}"
         elif code in ("INVALID_ARGUMENT", "FAILED_PRECONDITION"):
             message = f"{where} rejected the {what} request for {model} ({code}): {details}"

@@ -14,8 +14,19 @@ import numpy as np
 
 LoadReport = collections.namedtuple(
     "LoadReport",
-    ["clients", "requests", "succeeded", "failed", "mismatched", "lost", "seconds",
-     "p50_ms", "p99_ms", "throughput", "errors"],
+    [
+        "clients",
+        "requests",
+        "succeeded",
+        "failed",
+        "mismatched",
+        "lost",
+        "seconds",
+        "p50_ms",
+        "p99_ms",
+        "throughput",
+        "errors",
+    ],
 )
 LoadReport.__doc__ = """The result of `run_load_check`.
 
@@ -41,12 +52,15 @@ def _images(count, size, seed):
     for _ in range(count):
         phase = rng.uniform(0, 2 * np.pi, size=3)
         frequency = rng.uniform(2, 8)
-        images.append((0.5 + 0.4 * np.sin(frequency * (x + y)[..., None] + phase)).astype(np.float32))
+        images.append(
+            (0.5 + 0.4 * np.sin(frequency * (x + y)[..., None] + phase)).astype(np.float32)
+        )
     return images
 
 
-def run_load_check(make_client, clients=4, duration=10.0, size=64, max_requests=None,
-                   atol=1e-4, seed=0):
+def run_load_check(
+    make_client, clients=4, duration=10.0, size=64, max_requests=None, atol=1e-4, seed=0
+):
     """Runs `clients` concurrent clients for `duration` seconds.
 
     Args:
@@ -69,7 +83,9 @@ def run_load_check(make_client, clients=4, duration=10.0, size=64, max_requests=
     if not isinstance(clients, int) or clients < 1:
         raise ValueError(f"`clients` must be an int >= 1. Received: clients={clients!r}")
     if not 0 < duration <= 3600:
-        raise ValueError(f"`duration` must be in (0, 3600] seconds. Received: duration={duration!r}")
+        raise ValueError(
+            f"`duration` must be in (0, 3600] seconds. Received: duration={duration!r}"
+        )
     if not isinstance(size, int) or size < 32:
         raise ValueError(f"`size` must be an int >= 32. Received: size={size!r}")
     *contents, style = _images(clients + 1, size, seed)
@@ -85,7 +101,9 @@ def run_load_check(make_client, clients=4, duration=10.0, size=64, max_requests=
 
         def worker(index):
             client, count = connections[index], counts[index]
-            while time.monotonic() < deadline and (max_requests is None or count["sent"] < max_requests):
+            while time.monotonic() < deadline and (
+                max_requests is None or count["sent"] < max_requests
+            ):
                 count["sent"] += 1
                 began = time.monotonic()
                 try:
@@ -99,12 +117,16 @@ def run_load_check(make_client, clients=4, duration=10.0, size=64, max_requests=
                     errors[f"{type(error).__name__}: {error}"] += 1
                     continue
                 latencies[index].append(time.monotonic() - began)
-                if image.shape == expected[index].shape and np.allclose(image, expected[index], atol=atol):
+                if image.shape == expected[index].shape and np.allclose(
+                    image, expected[index], atol=atol
+                ):
                     count["succeeded"] += 1
                 else:
                     count["mismatched"] += 1
 
-        threads = [threading.Thread(target=worker, args=(i,), name=f"load-{i}") for i in range(clients)]
+        threads = [
+            threading.Thread(target=worker, args=(i,), name=f"load-{i}") for i in range(clients)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -2,13 +2,14 @@
 
 import http.client
 import json
+import re
 import socket
 import urllib.error
 import urllib.parse
 import urllib.request
 
 from tf_cbam_style.serving import codec
-from tf_cbam_style.serving.errors import ServingError, one_line
+from tf_cbam_style.serving.errors import ServingError, one_line, server_message
 from tf_cbam_style.serving.model_status import ModelVersionStatus
 
 # TensorFlow Serving's mapping of status codes to HTTP (http_server.cc).
@@ -46,6 +47,10 @@ _CODE_OF_HTTP_STATUS = {
     504: "DEADLINE_EXCEEDED",
 }
 _RETRY_HTTP_STATUS = (502, 503)
+
+# "Serving signature key \"x\" not found." (gRPC) or "... name: \"x\" not found in
+# signature def" (REST).
+_UNKNOWN_SIGNATURE = re.compile(r"signature (key|name)", re.IGNORECASE)
 
 
 class _Unavailable(Exception):
@@ -98,8 +103,16 @@ class RestTransport:
                 "(--max-message-mb), use gRPC (4x smaller requests) or send a smaller image",
                 code="RESOURCE_EXHAUSTED",
             )
-        answer = self._call("POST", self.model_url(name, version) + ":predict", data, timeout,
-                            "predict", name, version, len(data))
+        answer = self._call(
+            "POST",
+            self.model_url(name, version) + ":predict",
+            data,
+            timeout,
+            "predict",
+            name,
+            version,
+            len(data),
+        )
         if "outputs" not in answer:
             raise ServingError(
                 f"{self.target} answered without `outputs`: {one_line(json.dumps(answer))}",
@@ -112,7 +125,9 @@ class RestTransport:
 
     def status(self, name, version, timeout):
         """Returns the `ModelVersionStatus` list of model `name`."""
-        answer = self._call("GET", self.model_url(name, version), None, timeout, "status", name, version, 0)
+        answer = self._call(
+            "GET", self.model_url(name, version), None, timeout, "status", name, version, 0
+        )
         return [
             ModelVersionStatus(
                 int(s.get("version", 0)),
@@ -164,7 +179,8 @@ class RestTransport:
             raise self._translate(error, what, name, version, size) from None
         except ValueError as error:  # a reply that is not JSON
             raise ServingError(
-                f"{self.target} answered the {what} request with something that is not JSON: {error}",
+                f"{self.target} answered the {what} request with something that is not JSON: "
+                f"{error}",
                 code="INTERNAL",
             ) from None
 
@@ -184,7 +200,7 @@ class RestTransport:
                 f"{where} refused a {size / 2**20:.1f} MiB request as too large (HTTP 413: "
                 f"{details}); send a smaller image or use gRPC"
             )
-        elif status == 400 and "signature" in details.lower():
+        elif status == 400 and _UNKNOWN_SIGNATURE.search(details):
             message = f"{model} at {self.target} rejected the signature (HTTP 400): {details}"
         elif status == 400:
             message = f"{where} rejected the {what} request for {model} (HTTP 400): {details}"
@@ -203,7 +219,7 @@ def _error_text(error):
         text = json.loads(body).get("error", body)
     except (ValueError, AttributeError):
         text = body
-    return one_line(text or error.reason or f"HTTP {error.code}")
+    return one_line(server_message(text or error.reason or f"HTTP {error.code}"))
 
 
 def _default_names(answer, signature):

@@ -11,6 +11,8 @@ from tf_cbam_style.serving.standin_server import RequestError
 def start_grpc_server(standin, host, port, max_workers, max_message_bytes):
     """Starts the gRPC server of `standin`; returns `(server, port)`."""
     grpc, apis = import_grpc_apis()
+    # A valid tensor fits in its message; shapes claiming more are refused.
+    max_elements = max_message_bytes
     from tensorflow_serving.apis import get_model_status_pb2
 
     def abort(context, code, message):
@@ -27,7 +29,7 @@ def start_grpc_server(standin, host, port, max_workers, max_message_bytes):
                 inputs = {}
                 for key, proto in request.inputs.items():
                     try:
-                        inputs[key] = codec.from_tensor_proto(proto)
+                        inputs[key] = codec.from_tensor_proto(proto, max_elements)
                     except ValueError as error:
                         raise RequestError("INVALID_ARGUMENT", f"input '{key}': {error}") from None
                 outputs = model.run(spec.signature_name, inputs, tuple(request.output_filter))
@@ -66,10 +68,14 @@ def start_grpc_server(standin, host, port, max_workers, max_message_bytes):
         concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix="standin-grpc"),
         options=channel_options(max_message_bytes),
     )
-    apis.prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionService(), server)
+    apis.prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+        PredictionService(), server
+    )
     apis.model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(), server)
     bound = server.add_insecure_port(f"{host}:{port}")
     if not bound:
-        raise OSError(f"cannot listen for gRPC on {host}:{port}; is the port in use? Received: port={port}")
+        raise OSError(
+            f"cannot listen for gRPC on {host}:{port}; is the port in use? Received: port={port}"
+        )
     server.start()
     return server, bound

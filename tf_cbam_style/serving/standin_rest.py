@@ -44,7 +44,10 @@ def make_handler(standin):
 
     class Handler(http.server.BaseHTTPRequestHandler):
         server_version = "tf-cbam-style-test-standin"
-        protocol_version = "HTTP/1.1"
+        # One request per connection, so an idle keep-alive connection never
+        # holds a pool thread; `timeout` drops clients that stall mid-request.
+        protocol_version = "HTTP/1.0"
+        timeout = 60
 
         def log_message(self, format, *args):  # noqa: A002
             if standin.verbose:
@@ -70,7 +73,10 @@ def make_handler(standin):
             try:
                 data = json.dumps(body).encode()
             except (TypeError, ValueError) as error:
-                status, data = 500, json.dumps({"error": f"cannot encode the reply: {error}"}).encode()
+                status, data = (
+                    500,
+                    json.dumps({"error": f"cannot encode the reply: {error}"}).encode(),
+                )
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -97,7 +103,11 @@ def make_handler(standin):
             states = standin.status(match["name"], version)
             return {
                 "model_version_status": [
-                    {"version": str(v), "state": state, "status": {"error_code": "OK", "error_message": ""}}
+                    {
+                        "version": str(v),
+                        "state": state,
+                        "status": {"error_code": "OK", "error_message": ""},
+                    }
                     for v, state in states
                 ]
             }
@@ -124,7 +134,8 @@ def make_handler(standin):
                 )
             if not isinstance(request.get("inputs"), dict):
                 raise RequestError(
-                    "INVALID_ARGUMENT", 'Missing \'inputs\' key: send {"inputs": {name: tensor, ...}}'
+                    "INVALID_ARGUMENT",
+                    "Missing 'inputs' key: send {\"inputs\": {name: tensor, ...}}",
                 )
             signature = request.get("signature_name") or "serving_default"
             if not isinstance(signature, str):

@@ -131,7 +131,9 @@ class _Model:
             outputs = sorted(function.structured_outputs)
             self.signatures[key] = (function, dict(specs), outputs)
         if not self.signatures:
-            raise ValueError(f"`path` must be a SavedModel with signatures. Received: path={path!r}")
+            raise ValueError(
+                f"`path` must be a SavedModel with signatures. Received: path={path!r}"
+            )
 
     def run(self, signature, inputs, output_filter=()):
         """Checks `inputs` (numpy arrays), runs `signature`, returns numpy outputs."""
@@ -155,7 +157,11 @@ class _Model:
             outputs = function(**{key: tf.constant(value) for key, value in inputs.items()})
             outputs = {key: value.numpy() for key, value in outputs.items()}
         except tf.errors.OpError as error:
-            code = _CODE_NAMES[error.error_code] if 0 < error.error_code < len(_CODE_NAMES) else "UNKNOWN"
+            code = (
+                _CODE_NAMES[error.error_code]
+                if 0 < error.error_code < len(_CODE_NAMES)
+                else "UNKNOWN"
+            )
             raise RequestError(code, error.message) from None
         except (TypeError, ValueError) as error:
             raise RequestError("INVALID_ARGUMENT", str(error)) from None
@@ -172,7 +178,9 @@ class _Model:
             raise RequestError(
                 "FAILED_PRECONDITION", f'Serving signature key "{signature}" not found.'
             )
-        return {key: spec.dtype.as_numpy_dtype for key, spec in self.signatures[signature][1].items()}
+        return {
+            key: spec.dtype.as_numpy_dtype for key, spec in self.signatures[signature][1].items()
+        }
 
 
 def check_inputs(specs, inputs):
@@ -200,7 +208,9 @@ def check_inputs(specs, inputs):
                 f"input '{name}' must be {dtype.name}; received {value.dtype.name}",
             )
         if not spec.shape.is_compatible_with(value.shape):
-            wanted_shape = "[" + ", ".join("?" if d is None else str(d) for d in spec.shape.as_list()) + "]"
+            wanted_shape = (
+                "[" + ", ".join("?" if d is None else str(d) for d in spec.shape.as_list()) + "]"
+            )
             raise RequestError(
                 "INVALID_ARGUMENT",
                 f"input '{name}' must have shape {wanted_shape} (rank {spec.shape.rank}); "
@@ -252,14 +262,20 @@ class StandInServer:
         verbose=False,
     ):
         if not isinstance(models, dict) or not models:
-            raise ValueError(f"`models` must be a non-empty dict of name: path. Received: models={models!r}")
+            raise ValueError(
+                f"`models` must be a non-empty dict of name: path. Received: models={models!r}"
+            )
         if grpc_port is None and rest_port is None:
             raise ValueError("`grpc_port` and `rest_port` cannot both be None. Received: both None")
         for name, port in (("grpc_port", grpc_port), ("rest_port", rest_port)):
             if port is not None and (not isinstance(port, int) or not 0 <= port < 65536):
-                raise ValueError(f"`{name}` must be a port number, 0 or None. Received: {name}={port!r}")
+                raise ValueError(
+                    f"`{name}` must be a port number, 0 or None. Received: {name}={port!r}"
+                )
         if not isinstance(max_workers, int) or max_workers < 1:
-            raise ValueError(f"`max_workers` must be an int >= 1. Received: max_workers={max_workers!r}")
+            raise ValueError(
+                f"`max_workers` must be an int >= 1. Received: max_workers={max_workers!r}"
+            )
         self.models = {name: _Model(name, path) for name, path in models.items()}
         if warmup:
             for model in self.models.values():

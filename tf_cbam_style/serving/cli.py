@@ -1,0 +1,482 @@
+"""Serving subcommands of `tf-cbam-style`: `client`, `serve-standin`, `load-test`.
+
+`register_cli(subparsers)` adds them to the main parser. Nothing heavy is
+imported until a subcommand runs; each returns an exit code and reports bad
+input as a one-line `ValueError` or `OSError` (`ServingError`).
+"""
+
+import argparse
+import sys
+
+from tf_cbam_style.serving.contract import DEFAULT_MODEL_NAME, SIGNATURES
+
+DEFAULT_GRPC_PORT = 8500
+DEFAULT_REST_PORT = 8501
+
+
+def register_cli(subparsers):
+    """Adds `client`, `serve-standin` and `load-test` to `subparsers`."""
+    _add_client(subparsers).set_defaults(func=run_client)
+    _add_serve_standin(subparsers).set_defaults(func=run_serve_standin)
+    _add_load_test(subparsers).set_defaults(func=run_load_test)
+    return subparsers
+
+
+# ---------------------------------------------------------------------------
+# Shared options
+# ---------------------------------------------------------------------------
+
+
+def _float_list(text):
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers such as 0.5,0.7071,1.0. Received: {text!r}"
+        )
+    return values
+
+
+def _add_server_options(p, required=True):
+    where = p.add_mutually_exclusive_group(required=required)
+    where.add_argument(
+        "--grpc", metavar="HOST:PORT", help="gRPC address of the server, e.g. localhost:8500"
+    )
+    where.add_argument(
+        "--rest", metavar="URL", help="REST base URL of the server, e.g. http://localhost:8501"
+    )
+    p.add_argument(
+        "--model-name",
+        default=DEFAULT_MODEL_NAME,
+        help=f"served model name from serving/models.config (default: {DEFAULT_MODEL_NAME})",
+    )
+    p.add_argument(
+        "--model-version",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pin a model version (default: the latest)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds to wait for each attempt (default: 60)",
+    )
+    p.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        metavar="N",
+        help="retries when the server is unreachable (default: 3)",
+    )
+    p.add_argument(
+        "--max-message-mb",
+        type=float,
+        default=64.0,
+        metavar="MB",
+        help="largest request/response this client sends or accepts (default: 64)",
+    )
+
+
+def _client_factory(args, target=None, protocol=None):
+    from tf_cbam_style.serving.client import StyleClient
+
+    if target is None:
+        target, protocol = (args.grpc, "grpc") if args.grpc else (args.rest, "rest")
+    if args.max_message_mb <= 0:
+        raise ValueError(
+            f"`--max-message-mb` must be > 0. Received: max_message_mb={args.max_message_mb}"
+        )
+
+    def make(signature=None):
+        return StyleClient(
+            target,
+            protocol=protocol,
+            model_name=args.model_name,
+            model_version=args.model_version,
+            signature=signature,
+            timeout=args.timeout,
+            retries=args.retries,
+            max_message_bytes=int(args.max_message_mb * 1024 * 1024),
+        )
+
+    return make
+
+
+def _size_limit(value, name):
+    if value != 0 and value < 32:
+        raise ValueError(
+            f"`--{name.replace('_', '-')}` must be at least 32, or 0 for no limit. "
+            f"Received: {name}={value}"
+        )
+    return value or None
+
+
+# ---------------------------------------------------------------------------
+# client
+# ---------------------------------------------------------------------------
+
+
+def _add_client(subparsers):
+    p = subparsers.add_parser(
+        "client",
+        help="stylize images with a model on TensorFlow Serving (gRPC or REST)",
+        description="Send CONTENT and STYLE to a running TensorFlow Serving (or the test "
+        "stand-in). Each may be a file, a folder or a quoted glob; with several images OUT "
+        "must be an existing folder and results are named CONTENT__STYLE.png. Same-size "
+        "contents that share a style go in one request of up to --batch-size images.",
+    )
+    p.add_argument("content", metavar="CONTENT", help="content image, folder or quoted glob")
+    p.add_argument("style", metavar="STYLE", help="style image, folder or quoted glob")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help="output file (one pair) or existing folder (several)",
+    )
+    _add_server_options(p)
+    p.add_argument(
+        "--signature",
+        choices=SIGNATURES,
+        default=None,
+        help="signature to call (default: stylize_with_options when an option, --mask "
+        "or --save-attention is given, else serving_default)",
+    )
+    p.add_argument(
+        "--alpha", type=float, default=None, help="stylization strength in [0, 1] (default: 1.0)"
+    )
+    p.add_argument(
+        "--stroke-scales",
+        type=_float_list,
+        default=None,
+        metavar="S,S,...",
+        help="style resize factors in (0, 1] for the strokes (default: 0.5,0.7071,1.0)",
+    )
+    p.add_argument(
+        "--num-regions", type=int, default=None, help="saliency regions, 1..16 (default: 4)"
+    )
+    p.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
+    p.add_argument("--foreground-only", action="store_true", help="stylize only the salient region")
+    p.add_argument("--mask", metavar="PATH", help="grayscale image replacing the attention map")
+    p.add_argument(
+        "--save-attention",
+        metavar="PATH",
+        help="also write the attention map (a folder in batch mode)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=4,
+        metavar="N",
+        help="most same-size contents in one request (default: 4)",
+    )
+    p.add_argument(
+        "--max-size",
+        type=int,
+        default=1024,
+        metavar="N",
+        help="downscale larger contents to this longer side; 0: no limit (default: 1024)",
+    )
+    p.add_argument(
+        "--style-max-size",
+        type=int,
+        default=512,
+        metavar="N",
+        help="downscale larger styles to this longer side; 0: no limit (default: 512)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("png", "jpg", "webp"),
+        default="png",
+        help="output format when OUT is a folder (default: png)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    return p
+
+
+def _client_options(args):
+    """The `StylizeOptions` the flags ask for, or `None` for none."""
+    from tf_cbam_style.serving.contract import OPTIONS_SIGNATURE, StylizeOptions
+
+    given = {
+        key: value
+        for key, value in (
+            ("alpha", args.alpha),
+            ("stroke_scales", args.stroke_scales),
+            ("num_regions", args.num_regions),
+        )
+        if value is not None
+    }
+    if args.preserve_color:
+        given["preserve_color"] = True
+    if args.foreground_only:
+        given["foreground_only"] = True
+    if args.mask:
+        from tf_cbam_style.io import load_image
+
+        rgb = load_image(args.mask, min_size=1)
+        given["mask"] = rgb @ [0.299, 0.587, 0.114]
+    wants_options = bool(given) or bool(args.save_attention)
+    if args.signature is None:
+        args.signature = OPTIONS_SIGNATURE if wants_options else "serving_default"
+    elif wants_options and args.signature != OPTIONS_SIGNATURE:
+        raise ValueError(
+            "options, --mask and --save-attention need `--signature stylize_with_options`. "
+            f"Received: signature={args.signature!r}"
+        )
+    return StylizeOptions(**given) if args.signature == OPTIONS_SIGNATURE else None
+
+
+def run_client(args):
+    from tf_cbam_style.cli import expand_images
+    from tf_cbam_style.serving.batch import plan_jobs, stylize_files
+
+    max_size = _size_limit(args.max_size, "max_size")
+    style_max_size = _size_limit(args.style_max_size, "style_max_size")
+    if args.batch_size < 1:
+        raise ValueError(
+            f"`--batch-size` must be at least 1. Received: batch_size={args.batch_size}"
+        )
+    options = _client_options(args)
+    contents = expand_images(args.content, "content")
+    styles = expand_images(args.style, "style")
+    jobs = plan_jobs(
+        contents, styles, args.output, args.save_attention, args.format, args.overwrite
+    )
+    if options is not None and options.mask is not None and len(contents) > 1:
+        raise ValueError(
+            f"`--mask` needs a single CONTENT image. Received: content={args.content!r}"
+        )
+    make = _client_factory(args)
+    with make(args.signature) as client:
+        done = []
+
+        def progress(group):
+            done.extend(group)
+            if not args.quiet and len(jobs) == 1:
+                print(f"Wrote {group[0].output}")
+
+        report = stylize_files(
+            client,
+            jobs,
+            options,
+            batch_size=args.batch_size,
+            max_size=max_size,
+            style_max_size=style_max_size,
+            overwrite=args.overwrite,
+            on_batch=progress,
+        )
+    if not args.quiet and len(jobs) > 1:
+        print(
+            f"Wrote {report.images} images to {args.output} in {report.requests} requests "
+            f"({client.protocol}, {args.model_name}, {args.signature}) in {report.seconds:.1f} s"
+        )
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# serve-standin
+# ---------------------------------------------------------------------------
+
+
+def _add_serve_standin(subparsers):
+    p = subparsers.add_parser(
+        "serve-standin",
+        help="run the local TEST STAND-IN for TensorFlow Serving on 127.0.0.1",
+        description="Serve exported SavedModels on 127.0.0.1 with a small gRPC + REST test "
+        "stand-in for tensorflow_model_server (same protos and URLs). For tests and local "
+        "trials only: use the real server (serving/docker-compose.yml) in production.",
+    )
+    p.add_argument(
+        "--models-dir",
+        default=None,
+        metavar="DIR",
+        help="serve every <name>/<version>/saved_model.pb in DIR "
+        "(default: saved_models/, or $TF_CBAM_STYLE_MODEL_DIR)",
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="serve the SavedModel base path PATH as NAME (repeatable; replaces --models-dir)",
+    )
+    p.add_argument(
+        "--grpc-port",
+        type=int,
+        default=DEFAULT_GRPC_PORT,
+        help="gRPC port; 0: any free one (default: 8500)",
+    )
+    p.add_argument(
+        "--rest-port",
+        type=int,
+        default=DEFAULT_REST_PORT,
+        help="REST port; 0: any free one (default: 8501)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=4, help="requests served at once per protocol (default: 4)"
+    )
+    p.add_argument(
+        "--max-message-mb",
+        type=float,
+        default=2048.0,
+        metavar="MB",
+        help="largest gRPC message / REST body accepted (default: 2048, like the real server)",
+    )
+    p.add_argument(
+        "--no-warmup", action="store_true", help="do not replay the exports' warmup requests"
+    )
+    p.add_argument("--verbose", action="store_true", help="log every REST request")
+    return p
+
+
+def _models_of(args):
+    import os
+
+    models = {}
+    for spec in args.model:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"`--model` must be NAME=PATH. Received: model={spec!r}")
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"`--model` path does not exist. Received: model={spec!r}")
+        models[name] = path
+    if models:
+        return models
+    from tf_cbam_style.api import models_dir
+    from tf_cbam_style.serving.standin_server import find_models
+
+    return find_models(args.models_dir or str(models_dir()))
+
+
+def run_serve_standin(args):
+    models = _models_of(args)
+    for name in ("grpc_port", "rest_port"):
+        port = getattr(args, name)
+        if not 0 <= port < 65536:
+            raise ValueError(
+                f"`--{name.replace('_', '-')}` must be a port number. Received: {name}={port}"
+            )
+    from tf_cbam_style.serving.standin_server import StandInServer
+
+    server = StandInServer(
+        models,
+        grpc_port=args.grpc_port,
+        rest_port=args.rest_port,
+        max_workers=args.workers,
+        max_message_bytes=min(int(args.max_message_mb * 1024 * 1024), 2**31 - 1),
+        warmup=not args.no_warmup,
+        verbose=args.verbose,
+    )
+    addresses = server.start()
+    try:
+        print(
+            f"TEST STAND-IN for TensorFlow Serving (not the real server) serving "
+            f"{', '.join(f'{n} v{m.version}' for n, m in server.models.items())}"
+        )
+        print(f"  gRPC {addresses.grpc}   REST {addresses.rest}   (Ctrl-C stops)", flush=True)
+        server.wait()
+    finally:
+        server.stop()
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# load-test
+# ---------------------------------------------------------------------------
+
+
+def _add_load_test(subparsers):
+    p = subparsers.add_parser(
+        "load-test",
+        help="concurrent clients against a server: checks every response, prints p50/p99 latency",
+        description="Run N concurrent clients for a bounded time against --grpc/--rest, or, "
+        "without them, against a test stand-in started on 127.0.0.1 for --models-dir/--model. "
+        "Every response is compared with the output computed for its image up front; exits 1 "
+        "on any failed, mismatched or lost response.",
+    )
+    _add_server_options(p, required=False)
+    p.add_argument(
+        "--models-dir",
+        default=None,
+        metavar="DIR",
+        help="without --grpc/--rest: models for the stand-in (default: saved_models/)",
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="without --grpc/--rest: serve PATH as NAME in the stand-in (repeatable)",
+    )
+    p.add_argument(
+        "--protocol",
+        choices=("grpc", "rest"),
+        default="grpc",
+        help="protocol to the stand-in (default: grpc)",
+    )
+    p.add_argument("--clients", type=int, default=4, help="concurrent clients (default: 4)")
+    p.add_argument(
+        "--duration", type=float, default=10.0, metavar="S", help="seconds (default: 10)"
+    )
+    p.add_argument(
+        "--size", type=int, default=64, help="side of the test images in pixels (default: 64)"
+    )
+    p.add_argument(
+        "--max-requests",
+        type=int,
+        default=None,
+        metavar="N",
+        help="also stop each client after N requests",
+    )
+    p.add_argument(
+        "--atol", type=float, default=1e-4, help="tolerance of the response check (default: 1e-4)"
+    )
+    return p
+
+
+def run_load_test(args):
+    from tf_cbam_style.serving.load import format_report, run_load_check
+
+    if args.clients < 1 or args.clients > 256:
+        raise ValueError(f"`--clients` must be in [1, 256]. Received: clients={args.clients}")
+    if not 0 < args.duration <= 3600:
+        raise ValueError(
+            f"`--duration` must be in (0, 3600] seconds. Received: duration={args.duration}"
+        )
+    if args.size < 32:
+        raise ValueError(f"`--size` must be at least 32. Received: size={args.size}")
+    server = None
+    if args.grpc or args.rest:
+        make = _client_factory(args)
+    else:
+        from tf_cbam_style.serving.standin_server import StandInServer
+
+        models = _models_of(args)
+        if args.model_name not in models:
+            args.model_name = sorted(models)[0] if len(models) == 1 else args.model_name
+        server = StandInServer(models, max_workers=max(4, args.clients), warmup=False)
+        addresses = server.start()
+        target = addresses.grpc if args.protocol == "grpc" else addresses.rest
+        print(f"Started the test stand-in at {target} ({args.model_name})", file=sys.stderr)
+        make = _client_factory(args, target, args.protocol)
+    try:
+        report = run_load_check(
+            make,
+            clients=args.clients,
+            duration=args.duration,
+            size=args.size,
+            max_requests=args.max_requests,
+            atol=args.atol,
+        )
+    finally:
+        if server is not None:
+            server.stop()
+    print(format_report(report))
+    return 0 if report.failed == report.mismatched == report.lost == 0 else 1
