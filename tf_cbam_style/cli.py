@@ -340,7 +340,7 @@ def _run_stylize(args):
                     attention = resize_image(attention, fit.original_size)
             save_image(job.output, image, overwrite=args.overwrite)
             if not batch:
-                say(f"Wrote {job.output}")
+                say(f"Wrote {os.path.abspath(job.output)}")
             if job.attention is not None:
                 if attention is None:
                     say(f"No attention map from method {args.method!r}; "
@@ -348,7 +348,7 @@ def _run_stylize(args):
                 else:
                     save_image(job.attention, attention, overwrite=args.overwrite)
                     if not batch:
-                        say(f"Wrote {job.attention}")
+                        say(f"Wrote {os.path.abspath(job.attention)}")
             bar.update()
     if batch:
         contents = len(dict.fromkeys(job.content for job in jobs))
@@ -545,6 +545,9 @@ def main(argv=None):
     (`ImportError`, naming the pip command) print one `error:` line and
     return 2; Ctrl-C returns 130.
     """
+    # TensorFlow's C++ start-up chatter (CPU features, oneDNN) is noise on a
+    # command line; users can still ask for it with TF_CPP_MIN_LOG_LEVEL=0.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
