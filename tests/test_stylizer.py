@@ -103,3 +103,10 @@ def test_bad_images(model, pair):
 def test_missing_model_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="Received: path="):
         tcs.load_model(tmp_path / "missing.keras")
+
+
+def test_load_model_accepts_a_model_folder(tiny_model_path, tmp_path):
+    import shutil
+
+    shutil.copy(tiny_model_path, tmp_path / "model.keras")
+    assert tcs.load_model(tmp_path) is tcs.load_model(tmp_path / "model.keras")

@@ -47,8 +47,10 @@ def load_model(path=None, attention="cbam"):
     """Loads a trained `AttentionAutoencoder` from a `.keras` file.
 
     Args:
-        path: a `.keras` file written by `tf-cbam-style train`, or `None` for
-            the shipped model with `attention` (`"cbam"` or `"self_attention"`).
+        path: a `.keras` file written by `tf-cbam-style train`, a shipped
+            model's folder such as `saved_models/cbam_relu4_1` (its
+            `model.keras`), or `None` for the shipped model with `attention`
+            (`"cbam"` or `"self_attention"`).
         attention: which shipped model to use when `path` is `None`.
 
     Returns:
@@ -60,9 +62,12 @@ def load_model(path=None, attention="cbam"):
     from tf_cbam_style.models.attention_autoencoder import AttentionAutoencoder
 
     path = pathlib.Path(path) if path is not None else default_model_path(attention)
+    if path.is_dir():
+        path = path / KERAS_FILE
     if not path.is_file():
         raise FileNotFoundError(
-            "`path` must be a .keras model file (see `tf-cbam-style train`). "
+            "`path` must be a .keras model file or a folder holding model.keras "
+            "(see `tf-cbam-style train`). "
             f"Received: path='{path}'"
         )
     key = str(path.resolve())

@@ -60,10 +60,14 @@ def _check_options(args):
 
 
 def _check_model_path(path):
-    if path is not None and not os.path.isfile(path):
+    if path is None:
+        return
+    if os.path.isdir(path):
+        path = os.path.join(path, "model.keras")
+    if not os.path.isfile(path):
         raise FileNotFoundError(
-            f"`--model` must be a .keras model file (see `tf-cbam-style train`). "
-            f"Received: model={path!r}"
+            "`--model` must be a .keras model file or a folder holding model.keras "
+            f"(see `tf-cbam-style train`). Received: model={path!r}"
         )
 
 
@@ -545,8 +549,10 @@ def main(argv=None):
     (`ImportError`, naming the pip command) print one `error:` line and
     return 2; Ctrl-C returns 130.
     """
-    # TensorFlow's C++ start-up chatter (CPU features, oneDNN) is noise on a
-    # command line; users can still ask for it with TF_CPP_MIN_LOG_LEVEL=0.
+    # Most of TensorFlow's C++ start-up chatter is noise on a command line
+    # (users can ask for it with TF_CPP_MIN_LOG_LEVEL=0). The oneDNN notice
+    # ignores this setting; silencing it would mean TF_ENABLE_ONEDNN_OPTS=0,
+    # which changes speed and numerics, so it stays.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
