@@ -530,8 +530,11 @@ def build_parser():
     _add_stylize(subparsers).set_defaults(func=_run_stylize)
     _add_sheet(subparsers).set_defaults(func=_run_sheet)
     _add_reconstruct(subparsers).set_defaults(func=_run_reconstruct)
-    _add_export(subparsers)
+    _, export_group = _add_export(subparsers)
     from tf_cbam_style.serving.cli import register_cli as register_serving
+    from tf_cbam_style.tfjs.cli import register_cli as register_tfjs
+
+    register_tfjs(export_group, subparsers)
 
     register_serving(subparsers)
     return parser

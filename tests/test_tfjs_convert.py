@@ -1,0 +1,327 @@
+"""TF.js conversion plumbing that needs neither the converter nor Node.js."""
+
+import argparse
+import base64
+import json
+import subprocess
+import sys
+import threading
+import urllib.request
+
+import numpy as np
+import pytest
+
+# ---------------------------------------------------------------------------
+# Graph model artifacts and rewrites
+# ---------------------------------------------------------------------------
+
+
+def _const(name, inputs=()):
+    return {"name": name, "op": "Const", "input": list(inputs), "attr": {"dtype": {"type": "DT_FLOAT"}}}
+
+
+def _fused_matmul(name, a, b, bias, fused=("BiasAdd", "Sigmoid")):
+    return {
+        "name": name, "op": "_FusedMatMul", "input": [a, b, bias],
+        "attr": {
+            "fused_ops": {"list": {"s": [base64.b64encode(op.encode()).decode() for op in fused]}},
+            "transpose_a": {"b": False}, "transpose_b": {"b": False}, "T": {"type": "DT_FLOAT"},
+        },
+    }
+
+
+def _artifacts():
+    from tf_cbam_style.tfjs.artifacts import GraphModelArtifacts
+
+    w = np.arange(6, dtype=np.float32).reshape(2, 3)
+    bias = np.ones(3, np.float32)
+    nodes = [
+        {"name": "x", "op": "Placeholder", "attr": {}},
+        _const("w"), _const("w_copy"), _const("bias"), _const("in_loop", ["^loop/Identity"]),
+        {"name": "other", "op": "MatMul", "input": ["x", "w_copy"], "attr": {}},
+        _fused_matmul("vector_bias", "x", "w", "bias"),
+        _fused_matmul("tensor_bias", "x", "w_copy", "other"),
+        {"name": "out", "op": "AddV2", "input": ["vector_bias", "tensor_bias:0", "in_loop"], "attr": {}},
+    ]
+    manifest = {
+        "format": "graph-model",
+        "modelTopology": {"node": nodes, "library": {}, "versions": {}},
+        "signature": {"outputs": {"y": {"name": "out:0"}}},
+        "weightsManifest": [],
+    }
+    weights = [
+        ({"name": "w", "shape": [2, 3], "dtype": "float32"}, w.tobytes()),
+        ({"name": "w_copy", "shape": [2, 3], "dtype": "float32"}, w.tobytes()),
+        ({"name": "bias", "shape": [3], "dtype": "float32"}, bias.tobytes()),
+        ({"name": "in_loop", "shape": [2, 3], "dtype": "float32"}, w.tobytes()),
+    ]
+    return GraphModelArtifacts(manifest, weights)
+
+
+def test_artifacts_round_trip_with_small_shards(tmp_path):
+    from tf_cbam_style.tfjs.artifacts import read_artifacts, write_artifacts
+
+    written = write_artifacts(str(tmp_path), _artifacts(), shard_size_bytes=20)
+    assert all((tmp_path / p).stat().st_size <= 20 for p in written.shards)
+    assert written.weight_bytes == 24 * 3 + 12
+    loaded = read_artifacts(str(tmp_path))
+    assert [spec["name"] for spec, _ in loaded.weights] == ["w", "w_copy", "bias", "in_loop"]
+    assert loaded.weights[2][1] == np.ones(3, np.float32).tobytes()
+
+
+def test_read_artifacts_rejects_a_folder_without_model(tmp_path):
+    from tf_cbam_style.tfjs.artifacts import read_artifacts
+
+    with pytest.raises(FileNotFoundError, match="Received: model_dir="):
+        read_artifacts(str(tmp_path))
+
+
+def test_dedupe_keeps_loop_constants_apart():
+    from tf_cbam_style.tfjs.rewrite import dedupe_constants
+
+    artifacts, removed, removed_bytes = dedupe_constants(_artifacts())
+    assert (removed, removed_bytes) == (1, 24)
+    names = [spec["name"] for spec, _ in artifacts.weights]
+    assert names == ["w", "bias", "in_loop"]  # in_loop has a control input: kept
+    nodes = {n["name"]: n for n in artifacts.manifest["modelTopology"]["node"]}
+    assert "w_copy" not in nodes
+    assert nodes["other"]["input"] == ["x", "w"]
+
+
+def test_unfuse_splits_only_non_vector_biases():
+    from tf_cbam_style.tfjs.rewrite import unfuse_tensor_bias
+
+    artifacts, unfused = unfuse_tensor_bias(_artifacts())
+    assert unfused == ["tensor_bias"]
+    nodes = {n["name"]: n for n in artifacts.manifest["modelTopology"]["node"]}
+    assert nodes["vector_bias"]["op"] == "_FusedMatMul"
+    assert nodes["tensor_bias"]["op"] == "Sigmoid"
+    add = nodes[nodes["tensor_bias"]["input"][0]]
+    assert add["op"] == "AddV2" and add["input"][1] == "other"
+    matmul = nodes[add["input"][0]]
+    assert matmul["op"] == "MatMul" and matmul["input"] == ["x", "w_copy"]
+    assert matmul["attr"]["transpose_b"] == {"b": False}
+
+
+# ---------------------------------------------------------------------------
+# Unsupported ops
+# ---------------------------------------------------------------------------
+
+
+def test_parse_converter_error():
+    from tf_cbam_style.tfjs.ops import parse_converter_error
+
+    text = "Traceback ...\nValueError: Unsupported Ops in the model before optimization\n_SwitchN, ResizeArea\n"
+    assert parse_converter_error(text) == ["ResizeArea", "_SwitchN"]
+    assert parse_converter_error("some other failure") == []
+
+
+@pytest.fixture(scope="module")
+def area_resize_saved_model(tmp_path_factory):
+    import keras
+    import tensorflow as tf
+
+    class Shrink(keras.layers.Layer):
+        def call(self, x):
+            return tf.image.resize(x, [4, 4], method="area")
+
+    inputs = keras.Input((None, None, 1), name="mask")
+    model = keras.Model(inputs, Shrink(name="mask_resize")(inputs))
+    path = tmp_path_factory.mktemp("area") / "1"
+    fn = tf.function(lambda mask: {"out": model(mask)},
+                     input_signature=[tf.TensorSpec([None, None, None, 1], tf.float32, name="mask")])
+    module = tf.Module()
+    module.model = model
+    tf.saved_model.save(module, str(path), signatures={"stylize_with_options": fn})
+    return path
+
+
+def test_unsupported_op_is_named_with_its_layer(area_resize_saved_model):
+    from tf_cbam_style.tfjs.ops import (
+        UnsupportedOpsError,
+        find_unsupported_ops,
+        signature_op_nodes,
+    )
+
+    op_nodes = signature_op_nodes(area_resize_saved_model, "stylize_with_options")
+    supported = set(op_nodes) - {"ResizeArea"}
+    unsupported = find_unsupported_ops(op_nodes, supported)
+    assert list(unsupported) == ["ResizeArea"]
+    assert any("mask_resize" in node for node in unsupported["ResizeArea"])
+    error = UnsupportedOpsError(unsupported, "stylize_with_options")
+    assert "ResizeArea (in " in str(error) and "mask_resize" in str(error)
+    assert str(error).endswith("Received: ops=['ResizeArea']")
+
+
+def test_debug_ops_are_allowed():
+    from tf_cbam_style.tfjs.ops import find_unsupported_ops
+
+    nodes = {"Assert": ["a"], "CheckNumerics": ["c"], "Svd": ["s"]}
+    assert find_unsupported_ops(nodes, set()) == {"Svd": ["s"]}
+    assert set(find_unsupported_ops(nodes, set(), strip_debug_ops=False)) == {"Assert", "CheckNumerics", "Svd"}
+
+
+def _fake_venv(path, ops):
+    """A converter virtualenv stand-in: the stamp, the script and an op list."""
+    from tf_cbam_style.tfjs import venv
+
+    (path / "bin").mkdir(parents=True)
+    for name in ("python", "tensorflowjs_converter"):
+        (path / "bin" / name).write_text("#!/bin/sh\nexit 1\n")
+    (path / venv._STAMP).write_text(venv._stamp_text())
+    op_list = path / "lib" / "python3.11" / "site-packages" / "tensorflowjs" / "op_list"
+    op_list.mkdir(parents=True)
+    (op_list / "all.json").write_text(json.dumps([{"tfOpName": op} for op in ops]))
+    return path
+
+
+def test_convert_fails_early_on_unsupported_ops(area_resize_saved_model, tmp_path):
+    from tf_cbam_style.tfjs.convert import convert_saved_model
+    from tf_cbam_style.tfjs.ops import UnsupportedOpsError, signature_op_nodes
+    from tf_cbam_style.tfjs.venv import is_ready
+
+    ops = set(signature_op_nodes(area_resize_saved_model, "stylize_with_options")) - {"ResizeArea"}
+    venv = _fake_venv(tmp_path / "venv", ops)
+    assert is_ready(venv)
+    with pytest.raises(UnsupportedOpsError, match="ResizeArea") as info:
+        convert_saved_model(area_resize_saved_model.parent, tmp_path / "model", venv=venv)
+    assert list(info.value.ops) == ["ResizeArea"]
+    assert not (tmp_path / "model").exists()
+
+
+# ---------------------------------------------------------------------------
+# Argument checks
+# ---------------------------------------------------------------------------
+
+
+def test_convert_checks_arguments(tmp_path):
+    from tf_cbam_style.tfjs.convert import convert_saved_model
+
+    with pytest.raises(ValueError, match=r"Received: quantization='int4'"):
+        convert_saved_model(tmp_path, tmp_path / "out", quantization="int4")
+    with pytest.raises(ValueError, match="Received: weight_shard_size_bytes=0"):
+        convert_saved_model(tmp_path, tmp_path / "out", weight_shard_size_bytes=0)
+    with pytest.raises(FileNotFoundError, match="Received: saved_model_dir="):
+        convert_saved_model(tmp_path / "missing", tmp_path / "out")
+
+
+def test_resolve_saved_model_dir_picks_the_highest_version(tmp_path):
+    from tf_cbam_style.tfjs.convert import resolve_saved_model_dir
+
+    for version in ("1", "2", "10"):
+        (tmp_path / version).mkdir()
+        (tmp_path / version / "saved_model.pb").write_bytes(b"")
+    (tmp_path / "notes").mkdir()
+    assert resolve_saved_model_dir(tmp_path) == tmp_path / "10"
+    assert resolve_saved_model_dir(tmp_path / "2") == tmp_path / "2"
+
+
+def test_output_dir_with_other_files_is_refused(tmp_path, area_resize_saved_model):
+    from tf_cbam_style.tfjs.convert import convert_saved_model
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "index.html").write_text("mine")
+    with pytest.raises(FileExistsError, match="Received: output_dir="):
+        convert_saved_model(area_resize_saved_model, tmp_path / "out", venv=tmp_path / "no-venv")
+    assert (tmp_path / "out" / "index.html").read_text() == "mine"
+
+
+def test_converter_arguments():
+    from tf_cbam_style.tfjs.convert import converter_arguments
+
+    args = converter_arguments("sm", "out", "stylize_with_options", "float16", 4194304)
+    assert "--signature_name=stylize_with_options" in args
+    assert "--weight_shard_size_bytes=4194304" in args
+    assert "--quantize_float16=*" in args
+    assert args[-2:] == ["sm", "out"]
+    assert not any(a.startswith("--quantize") for a in converter_arguments("a", "b", "s", "none", 1024))
+
+
+# ---------------------------------------------------------------------------
+# Command line, server, import cost
+# ---------------------------------------------------------------------------
+
+
+def _parser():
+    from tf_cbam_style.tfjs.cli import register_cli
+
+    parser = argparse.ArgumentParser(prog="tf-cbam-style")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    export = subparsers.add_parser("export").add_subparsers(dest="export_format", required=True)
+    register_cli(export, subparsers)
+    return parser
+
+
+def test_cli_parses_export_tfjs_and_demo():
+    from tf_cbam_style.tfjs.cli import run_demo, run_export_tfjs
+
+    args = _parser().parse_args(
+        ["export", "tfjs", "saved_models/cbam_relu4_1", "--quantization", "uint8",
+         "--report", "r.json", "--report-quantizations", "none,float16,uint8"])
+    assert args.func is run_export_tfjs
+    assert args.quantization == "uint8" and args.weight_shard_size_bytes == 4194304
+    assert args.report_quantizations == ["none", "float16", "uint8"]
+    args = _parser().parse_args(["demo", "--port", "0"])
+    assert args.func is run_demo and args.host == "127.0.0.1" and args.port == 0
+
+
+def test_cli_rejects_bad_quantization(capsys):
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["export", "tfjs", "x", "--report-quantizations", "none,int4"])
+    assert "Received: 'none,int4'" in capsys.readouterr().err
+
+
+def _demo_root(tmp_path):
+    root = tmp_path / "web_demo"
+    (root / "vendor").mkdir(parents=True)
+    (root / "index.html").write_text("<!doctype html>")
+    (root / "vendor" / "tf-core.min.js").write_text("// tf")
+    (root / "vendor" / "tfjs-backend-wasm.wasm").write_bytes(b"\0asm")
+    model = tmp_path / "converted"
+    model.mkdir()
+    (model / "model.json").write_text("{}")
+    return root, model
+
+
+def test_server_mime_types_headers_and_model_dir(tmp_path):
+    from tf_cbam_style.tfjs.server import make_server
+
+    root, model = _demo_root(tmp_path)
+    server = make_server(root, port=0, model_dir=model)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with urllib.request.urlopen(base + "/vendor/tfjs-backend-wasm.wasm") as response:
+            assert response.headers["Content-Type"] == "application/wasm"
+            assert response.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+            assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+        with urllib.request.urlopen(base + "/vendor/tf-core.min.js") as response:
+            assert response.headers["Content-Type"].startswith("text/javascript")
+        with urllib.request.urlopen(base + "/model/model.json") as response:
+            assert response.read() == b"{}"
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(base + "/model/../../web_demo/index.html")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert server.server_address[0] == "127.0.0.1"
+
+
+def test_server_explains_missing_files(tmp_path):
+    from tf_cbam_style.tfjs.server import make_server
+
+    root, model = _demo_root(tmp_path)
+    with pytest.raises(FileNotFoundError, match="tf-cbam-style export tfjs"):
+        make_server(root, port=0)  # root/model does not exist
+    (root / "vendor" / "tf-core.min.js").unlink()
+    with pytest.raises(FileNotFoundError, match="npm ci"):
+        make_server(root, port=0, model_dir=model)
+    with pytest.raises(ValueError, match="Received: port=70000"):
+        make_server(root, port=70000, check=False)
+
+
+def test_importing_tfjs_loads_no_tensorflow():
+    code = ("import sys, tf_cbam_style.tfjs as t, tf_cbam_style.tfjs.cli; "
+            "print('tensorflow' in sys.modules, 'numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -1,0 +1,284 @@
+// The demo page: picks images and options, runs the converted model in a
+// worker (js/worker.js, TensorFlow.js from vendor/), shows the result and
+// the attention map. `window.demo` exposes the same actions for tests.
+
+import { webglRenderer } from './backend.js';
+import {
+  ImageInputError, MAX_CONTENT_SIZE, MAX_STYLE_SIZE, decodeImage, drawFitted,
+} from './images.js';
+import { drawOverlay } from './overlay.js';
+import { DEFAULT_OPTIONS } from './stylizer.js';
+
+const params = new URLSearchParams(window.location.search);
+const MODEL_URL = new URL(params.get('model') || 'model/model.json', window.location.href).href;
+const SAMPLES = {
+  content: ['samples/content_bird.jpg', 'samples/content_sailboat.jpg'],
+  style: ['samples/style_candy.jpg', 'samples/style_la_muse.jpg'],
+};
+// `?max_content=N&max_style=N` lower (never raise) the size limits, e.g.
+// for quick tests.
+function sizeParam(name, limit) {
+  const value = Number(params.get(name));
+  return Number.isInteger(value) && value >= 32 ? Math.min(value, limit) : limit;
+}
+const MAX_SIZE = {
+  content: sizeParam('max_content', MAX_CONTENT_SIZE),
+  style: sizeParam('max_style', MAX_STYLE_SIZE),
+};
+
+const $ = (id) => document.getElementById(id);
+const images = { content: null, style: null }; // {width, height, ...} once drawn
+let modelReady = false;
+let backendName = null;
+let lastRun = null;
+let running = false;
+
+// --- The worker ------------------------------------------------------------
+
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+const pending = new Map();
+let nextId = 1;
+let onInit = null;
+
+worker.onmessage = (event) => {
+  const message = event.data;
+  if (message.type === 'progress') {
+    setProgress(message.fraction, `Downloading the model… ${Math.round(100 * message.fraction)}%`);
+  } else if (message.type === 'ready' || (message.type === 'error' && message.stage === 'init')) {
+    onInit(message);
+  } else if (pending.has(message.id)) {
+    pending.get(message.id)(message);
+    pending.delete(message.id);
+  }
+};
+worker.onerror = (event) => {
+  const message = { type: 'error', stage: 'init', message: event.message || 'the worker failed to start' };
+  if (onInit) onInit(message);
+  for (const resolve of pending.values()) resolve(message);
+  pending.clear();
+};
+
+function startWorker() {
+  return new Promise((resolve, reject) => {
+    onInit = (message) => (message.type === 'ready' ? resolve(message) : reject(new Error(message.message)));
+    worker.postMessage({
+      type: 'init', modelUrl: MODEL_URL, backend: params.get('backend'), renderer: webglRenderer(),
+    });
+  });
+}
+
+function runInWorker(content, style, options) {
+  const id = nextId;
+  nextId += 1;
+  return new Promise((resolve, reject) => {
+    pending.set(id, (message) => (message.type === 'result' ? resolve(message) : reject(new Error(message.message))));
+    worker.postMessage({ type: 'run', id, content, style, options });
+  });
+}
+
+// --- The page --------------------------------------------------------------
+
+function setStatus(element, text, kind = '') {
+  element.textContent = text;
+  element.className = `badge ${kind}`;
+}
+
+function setProgress(value, text) {
+  const bar = $('progress');
+  if (value == null) bar.removeAttribute('value'); else bar.value = value;
+  $('progress-text').textContent = text;
+}
+
+function updateRunButton() {
+  $('run').disabled = running || !modelReady || !images.content || !images.style;
+}
+
+function notice(role, text, isError = false) {
+  const element = $(`${role}-notice`);
+  element.textContent = text;
+  element.classList.toggle('error', isError);
+}
+
+async function setImage(role, source) {
+  const canvas = $(`${role}-canvas`);
+  try {
+    const bitmap = await decodeImage(source);
+    const fitted = drawFitted(bitmap, canvas, MAX_SIZE[role]);
+    bitmap.close();
+    images[role] = fitted;
+    notice(role, fitted.resized
+      ? `Downscaled from ${fitted.originalWidth}×${fitted.originalHeight} to ${fitted.width}×${fitted.height} ` +
+        `(maximum ${MAX_SIZE[role]} px) to keep the browser responsive.`
+      : `${fitted.width}×${fitted.height} px`);
+  } catch (error) {
+    if (!(error instanceof ImageInputError)) console.error(error);
+    notice(role, error.message, true);
+    if (!images[role]) canvas.width = 0;
+    throw error;
+  } finally {
+    updateRunButton();
+  }
+  return images[role];
+}
+
+function buildSamples() {
+  for (const element of document.querySelectorAll('.samples')) {
+    const role = element.dataset.role;
+    SAMPLES[role].forEach((url, index) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.title = url.split('/').pop();
+      button.dataset.index = String(index);
+      button.innerHTML = `<img src="${url}" alt="${role} sample ${index + 1}">`;
+      button.addEventListener('click', () => selectSample(role, index).catch(() => {}));
+      element.appendChild(button);
+    });
+  }
+}
+
+async function selectSample(role, index) {
+  $(`${role}-file`).value = '';
+  document.querySelectorAll(`.samples[data-role=${role}] button`).forEach((b) => {
+    b.classList.toggle('selected', Number(b.dataset.index) === index);
+  });
+  return setImage(role, SAMPLES[role][index]);
+}
+
+function readOptions() {
+  const strokeScales = [...document.querySelectorAll('input[name=stroke]:checked')]
+    .map((box) => Number(box.value));
+  return {
+    alpha: Number($('alpha').value),
+    strokeScales: strokeScales.length ? strokeScales : DEFAULT_OPTIONS.strokeScales,
+    numRegions: Number($('regions').value),
+    preserveColor: $('preserve-color').checked,
+    foregroundOnly: $('foreground-only').checked,
+  };
+}
+
+function pixels(canvas) {
+  return canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, canvas.width, canvas.height);
+}
+
+function drawImage(canvas, data, width, height) {
+  const out = new ImageData(width, height);
+  for (let i = 0; i < width * height; i += 1) {
+    for (let k = 0; k < 3; k += 1) {
+      out.data[4 * i + k] = Math.round(255 * Math.min(1, Math.max(0, data[3 * i + k])));
+    }
+    out.data[4 * i + 3] = 255;
+  }
+  canvas.width = width;
+  canvas.height = height;
+  canvas.getContext('2d').putImageData(out, 0, 0);
+}
+
+function redrawOverlay() {
+  if (!lastRun) return;
+  drawOverlay($('attention-canvas'), $('content-canvas'), lastRun.attention, lastRun.width, lastRun.height,
+    Number($('overlay').value));
+}
+
+async function run() {
+  if (running) throw new Error('A stylization is already running.');
+  if (!modelReady) throw new Error('The model is not loaded yet.');
+  if (!images.content || !images.style) throw new Error('Pick a content and a style image first.');
+  running = true;
+  updateRunButton();
+  const options = readOptions();
+  const started = performance.now();
+  setProgress(null, 'Stylizing… 0.0 s');
+  const timer = setInterval(() => {
+    setProgress(null, `Stylizing… ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }, 100);
+  try {
+    const result = await runInWorker(pixels($('content-canvas')), pixels($('style-canvas')), options);
+    const [height, width] = result.shape.slice(1, 3);
+    drawImage($('result-canvas'), result.stylized, width, height);
+    const seconds = (performance.now() - started) / 1000;
+    lastRun = { ...result, width, height, seconds, options };
+    redrawOverlay();
+    const link = $('download');
+    link.href = $('result-canvas').toDataURL('image/png');
+    link.classList.remove('disabled');
+    setProgress(1, `Done in ${seconds.toFixed(1)} s (${width}×${height}, ${result.backend})`);
+    return { width, height, seconds, backend: result.backend };
+  } catch (error) {
+    setProgress(0, `Failed: ${error.message}`);
+    throw error;
+  } finally {
+    clearInterval(timer);
+    running = false;
+    updateRunButton();
+  }
+}
+
+function toBase64(typed) {
+  const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
+}
+
+// The last run's exact float32 inputs and outputs (little-endian, base64) for tests.
+function exportLastRun() {
+  if (!lastRun) return null;
+  const { width, height, seconds, options, backend, contentShape, styleShape } = lastRun;
+  return {
+    width, height, seconds, options, backend, contentShape, styleShape,
+    content: toBase64(lastRun.content), style: toBase64(lastRun.style),
+    stylized: toBase64(lastRun.stylized), attention: toBase64(lastRun.attention),
+  };
+}
+
+async function start() {
+  buildSamples();
+  for (const role of ['content', 'style']) {
+    $(`${role}-file`).addEventListener('change', (event) => {
+      const file = event.target.files[0];
+      if (file) setImage(role, file).catch(() => {});
+    });
+  }
+  $('alpha').addEventListener('input', () => { $('alpha-value').textContent = Number($('alpha').value).toFixed(2); });
+  $('regions').addEventListener('input', () => { $('regions-value').textContent = $('regions').value; });
+  $('overlay').addEventListener('input', redrawOverlay);
+  $('run').addEventListener('click', () => run().catch((error) => console.error(error)));
+  document.querySelectorAll('.max-content').forEach((e) => { e.textContent = MAX_SIZE.content; });
+  document.querySelectorAll('.max-style').forEach((e) => { e.textContent = MAX_SIZE.style; });
+
+  const samplesLoaded = Promise.all([selectSample('content', 0), selectSample('style', 0)]);
+  setStatus($('model-status'), 'model: downloading…');
+  setProgress(0, 'Starting TensorFlow.js…');
+  let ready;
+  try {
+    ready = await startWorker();
+  } catch (error) {
+    setStatus($('backend'), 'backend: failed', 'error');
+    setStatus($('model-status'), 'model: not loaded', 'error');
+    setProgress(0, `Could not start: ${error.message}. Is ${MODEL_URL} there? ` +
+      'Convert a model with `tf-cbam-style export tfjs`.');
+    throw error;
+  }
+  backendName = ready.backend;
+  setStatus($('backend'), `backend: ${ready.backend}`, 'ok');
+  $('backend').title = ready.detail;
+  setStatus($('model-status'), 'model: ready', 'ok');
+  modelReady = true;
+  setProgress(0, 'Ready: pick images and press Stylize.');
+  await samplesLoaded;
+  updateRunButton();
+  return ready;
+}
+
+const ready = start();
+window.demo = {
+  ready,
+  run,
+  selectSample,
+  setImage,
+  exportLastRun,
+  get backend() { return backendName; },
+};
+ready.catch((error) => console.error(error));
