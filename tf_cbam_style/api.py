@@ -26,6 +26,47 @@ Attributes:
         strokes, or `None` when `return_attention=False`.
 """
 
+CheckedOptions = collections.namedtuple("CheckedOptions", ["alpha", "stroke_scales", "num_regions"])
+
+
+def check_options(alpha, stroke_scales, num_regions):
+    """Checks and normalises the numeric stylization options (no TensorFlow).
+
+    Shared by `stylize`, `StylizerConfig` and the serving client so that all
+    three accept and reject the same values with the same messages.
+
+    Returns:
+        `CheckedOptions(alpha: float, stroke_scales: tuple of float,
+        num_regions: int)`.
+    """
+    try:
+        alpha_value = float(alpha)
+    except (TypeError, ValueError):
+        alpha_value = float("nan")
+    if not 0.0 <= alpha_value <= 1.0:
+        raise ValueError(f"`alpha` must be in [0, 1]. Received: alpha={alpha!r}")
+    if isinstance(stroke_scales, (str, bytes)) or not np.iterable(stroke_scales):
+        raise ValueError(
+            "`stroke_scales` must be a sequence of floats in (0, 1] such as (0.5, 1.0). "
+            f"Received: stroke_scales={stroke_scales!r}"
+        )
+    scales = tuple(float(s) for s in stroke_scales)
+    if not scales or any(not 0.0 < s <= 1.0 for s in scales):
+        raise ValueError(
+            "`stroke_scales` must be non-empty floats in (0, 1]. "
+            f"Received: stroke_scales={stroke_scales!r}"
+        )
+    if (
+        isinstance(num_regions, (bool, np.bool_))
+        or not isinstance(num_regions, (int, np.integer))
+        or not 1 <= int(num_regions) <= 16
+    ):
+        raise ValueError(
+            f"`num_regions` must be an int in [1, 16]. Received: num_regions={num_regions!r}"
+        )
+    return CheckedOptions(alpha_value, scales, int(num_regions))
+
+
 _MODEL_CACHE = {}  # resolved path -> (modification time, model)
 _PIPELINE_CACHE = weakref.WeakKeyDictionary()  # model -> {config: function}
 
@@ -187,18 +228,14 @@ def stylize(
         scale = max(style_max_size / max(style.shape[:2]), 32 / min(style.shape[:2]))
         if scale < 1.0:
             style = _resize(style, (round(style.shape[0] * scale), round(style.shape[1] * scale)))
-    if isinstance(stroke_scales, (str, bytes)) or not np.iterable(stroke_scales):
-        raise ValueError(
-            "`stroke_scales` must be a sequence of floats such as (0.5, 1.0). "
-            f"Received: stroke_scales={stroke_scales!r}"
-        )
+    options = check_options(alpha, stroke_scales, num_regions)
     from tf_cbam_style.models.stylizer import StylizerConfig
 
     config = StylizerConfig(
         method=method,
-        alpha=alpha,
-        stroke_scales=tuple(stroke_scales),
-        num_regions=num_regions,
+        alpha=options.alpha,
+        stroke_scales=options.stroke_scales,
+        num_regions=options.num_regions,
         preserve_color=bool(preserve_color),
         foreground_only=bool(foreground_only),
         use_mask=mask is not None,

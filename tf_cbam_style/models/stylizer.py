@@ -8,7 +8,7 @@ from tf_cbam_style.layers.crop_like import CropLike
 from tf_cbam_style.layers.foreground_composite import ForegroundComposite
 from tf_cbam_style.layers.pad_to_multiple import PadToMultiple
 
-from tf_cbam_style.api import METHODS
+from tf_cbam_style.api import METHODS, check_options
 _TRANSFER_OF_METHOD = {
     "cbam": "multi_stroke",
     "self_attention": "multi_stroke",
@@ -45,19 +45,10 @@ class StylizerConfig:
     def __post_init__(self):
         if self.method not in METHODS:
             raise ValueError(f"`method` must be one of {METHODS}. Received: method={self.method!r}")
-        if not 0.0 <= float(self.alpha) <= 1.0:
-            raise ValueError(f"`alpha` must be in [0, 1]. Received: alpha={self.alpha!r}")
-        scales = tuple(float(s) for s in self.stroke_scales)
-        if not scales or any(not 0.0 < s <= 1.0 for s in scales):
-            raise ValueError(
-                "`stroke_scales` must be non-empty floats in (0, 1]. "
-                f"Received: stroke_scales={self.stroke_scales!r}"
-            )
-        object.__setattr__(self, "stroke_scales", scales)
-        if not isinstance(self.num_regions, int) or not 1 <= self.num_regions <= 16:
-            raise ValueError(
-                f"`num_regions` must be an int in [1, 16]. Received: num_regions={self.num_regions!r}"
-            )
+        options = check_options(self.alpha, self.stroke_scales, self.num_regions)
+        object.__setattr__(self, "alpha", options.alpha)
+        object.__setattr__(self, "stroke_scales", options.stroke_scales)
+        object.__setattr__(self, "num_regions", options.num_regions)
 
 
 def build_stylizer(autoencoder, config=None):

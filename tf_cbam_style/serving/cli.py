@@ -28,15 +28,9 @@ def register_cli(subparsers):
 
 
 def _float_list(text):
-    try:
-        values = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        values = ()
-    if not values:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers such as 0.5,0.7071,1.0. Received: {text!r}"
-        )
-    return values
+    from tf_cbam_style.cli import _float_list as parse
+
+    return parse(text)
 
 
 def _add_server_options(p, required=True):

@@ -87,32 +87,12 @@ class StylizeOptions:
     mask: object = None
 
     def __post_init__(self):
-        alpha = float(self.alpha)
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"`alpha` must be in [0, 1]. Received: alpha={self.alpha!r}")
-        object.__setattr__(self, "alpha", alpha)
-        if isinstance(self.stroke_scales, (str, bytes)) or not np.iterable(self.stroke_scales):
-            raise ValueError(
-                "`stroke_scales` must be a sequence of floats in (0, 1]. "
-                f"Received: stroke_scales={self.stroke_scales!r}"
-            )
-        scales = tuple(float(s) for s in self.stroke_scales)
-        if not scales or any(not 0.0 < s <= 1.0 for s in scales):
-            raise ValueError(
-                "`stroke_scales` must be non-empty floats in (0, 1]. "
-                f"Received: stroke_scales={self.stroke_scales!r}"
-            )
-        object.__setattr__(self, "stroke_scales", scales)
-        if (
-            isinstance(self.num_regions, bool)
-            or int(self.num_regions) != self.num_regions
-            or not (1 <= int(self.num_regions) <= 16)
-        ):
-            raise ValueError(
-                "`num_regions` must be an int in [1, 16]. "
-                f"Received: num_regions={self.num_regions!r}"
-            )
-        object.__setattr__(self, "num_regions", int(self.num_regions))
+        from tf_cbam_style.api import check_options
+
+        options = check_options(self.alpha, self.stroke_scales, self.num_regions)
+        object.__setattr__(self, "alpha", options.alpha)
+        object.__setattr__(self, "stroke_scales", options.stroke_scales)
+        object.__setattr__(self, "num_regions", options.num_regions)
         if self.mask is not None:
             mask = np.asarray(self.mask, np.float32)
             if mask.ndim == 2:
