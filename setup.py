@@ -22,7 +22,9 @@ setup(
         # tensorflow-cpu: install it with `pip install --no-deps
         # "tensorflow-serving-api==2.21.*"` (see README).
         "serving": ["grpcio>=1.60"],
-        "test": ["pytest", "grpcio>=1.60"],
+        # The external Magenta peer of `tf-cbam-style evaluate/benchmark`.
+        "eval": ["onnxruntime>=1.20"],
+        "test": ["pytest", "grpcio>=1.60", "onnxruntime>=1.20"],
     },
     entry_points={"console_scripts": ["tf-cbam-style=tf_cbam_style.cli:main"]},
     include_package_data=True,

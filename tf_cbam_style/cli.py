@@ -535,6 +535,9 @@ def build_parser():
     from tf_cbam_style.tfjs.cli import register_cli as register_tfjs
 
     register_tfjs(export_group, subparsers)
+    from tf_cbam_style.evaluation.cli import register_cli as register_evaluation
+
+    register_evaluation(subparsers)
 
     register_serving(subparsers)
     return parser

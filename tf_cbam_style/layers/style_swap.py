@@ -2,35 +2,83 @@ import keras
 import tensorflow as tf
 
 
-def _extract_patches(features, patch_size):
-    """`(h, w, c)` -> `(h', w', p, p, c)` stride-1 VALID patches via slicing.
+def _patch_norms(style, patch_size):
+    """L2 norm of every stride-1 VALID `patch_size` patch of `(hs, ws, c)`.
 
-    Slices instead of `ExtractImagePatches` (not in TF.js) and instead of an
-    identity-kernel convolution (its kernel would be `(p*p*c)**2` floats).
+    A box sum of the per-pixel squared norms, so no patch is materialised.
+    Returns `(hs - p + 1, ws - p + 1)`.
     """
-    h = tf.shape(features)[0] - patch_size + 1
-    w = tf.shape(features)[1] - patch_size + 1
-    rows = []
-    for dy in range(patch_size):
-        cols = [features[dy:dy + h, dx:dx + w, :] for dx in range(patch_size)]
-        rows.append(tf.stack(cols, axis=2))
-    return tf.stack(rows, axis=2)
+    squares = tf.reduce_sum(tf.square(style), axis=-1, keepdims=True)[None]
+    area = float(patch_size * patch_size)
+    sums = tf.nn.avg_pool2d(squares, patch_size, 1, "VALID")[0, ..., 0] * area
+    return tf.sqrt(tf.maximum(sums, 0.0))
 
 
-def _overlap_add(patches, patch_size):
-    """Averages `(h, w, p, p, c)` patches centred on each pixel into `(h, w, c)`."""
-    half = patch_size // 2
+def _match(content, style, patch_size):
+    """Index of the best style patch for every content position, `(h, w)` int32.
+
+    The correlation of the content window at `(y, x)` with the style patch
+    at `(i, j)` is a sum over the kernel offsets `(dy, dx)` of pixel dot
+    products `m[y + dy, x + dx, i + dy, j + dx]`, where
+    `m = padded_content_pixels @ style_pixels^T` is ONE matmul of
+    `(hp*wp, c) x (c, Hs*Ws)`. Summing `m` over the `p` shifts along x
+    and j, then the `p` shifts along y and i, gives every correlation with
+    `p * p` times fewer multiply-adds than the convolution with `n` patch
+    kernels (`h*w*Hs*Ws*c` + `2*p` adds of the 4-D map, versus
+    `h*w*n*p*p*c`); each term is the same pixel dot product, so the scores
+    equal the convolution's up to float rounding. Dividing by the patch
+    norms afterwards gives the argmax of the normalised cross-correlation.
+    """
+    p = patch_size
+    half = p // 2
+    h, w = tf.shape(content)[0], tf.shape(content)[1]
+    style_h, style_w = tf.shape(style)[0], tf.shape(style)[1]
+    hs, ws = style_h - p + 1, style_w - p + 1
+    channels = tf.shape(content)[-1]
+    padded = tf.pad(content, [[half, half], [half, half], [0, 0]], mode="REFLECT")
+    pixels = tf.matmul(
+        tf.reshape(padded, [-1, channels]), tf.reshape(style, [-1, channels]), transpose_b=True
+    )
+    pixels = tf.reshape(pixels, [h + 2 * half, w + 2 * half, style_h, style_w])
+    rows = 0.0
+    for dx in range(p):
+        rows += pixels[:, dx:dx + w, :, dx:dx + ws]  # (hp, w, Hs, ws)
+    scores = 0.0
+    for dy in range(p):
+        scores += rows[dy:dy + h, :, dy:dy + hs, :]  # (h, w, hs, ws)
+    norms = tf.reshape(_patch_norms(style, p), [1, -1]) + 1e-7
+    best = tf.argmax(tf.reshape(scores, [h * w, hs * ws]) / norms, axis=-1, output_type=tf.int32)
+    return tf.reshape(best, [h, w])
+
+
+def _overlap_add(best, style, patch_size):
+    """Averages the chosen patches, read straight from the style map.
+
+    Patch `k` has its top-left corner at style pixel `(k // ws', k % ws')`;
+    output pixel `(y, x)` averages element `(dy, dx)` of the patch chosen at
+    `(y + half - dy, x + half - dx)`, for every such position inside the
+    content. One `(h, w, c)` gather per offset replaces gathering the
+    `(h, w, p, p, c)` patch tensor.
+    """
+    p = patch_size
+    half = p // 2
+    h, w = tf.shape(best)[0], tf.shape(best)[1]
+    style_width = tf.shape(style)[1]
+    patch_columns = style_width - p + 1
+    flat = tf.reshape(style, [-1, tf.shape(style)[-1]])
+    corner = (best // patch_columns) * style_width + best % patch_columns
+    corner = tf.pad(corner, [[half, half], [half, half]], constant_values=-1)
     total = 0.0
     count = 0.0
-    ones = tf.ones_like(patches[:, :, 0, 0, :1])
-    for dy in range(patch_size):
-        for dx in range(patch_size):
-            pads = [[dy, patch_size - 1 - dy], [dx, patch_size - 1 - dx], [0, 0]]
-            total += tf.pad(patches[:, :, dy, dx, :], pads)
-            count += tf.pad(ones, pads)
-    h = tf.shape(patches)[0]
-    w = tf.shape(patches)[1]
-    return total[half:half + h, half:half + w] / count[half:half + h, half:half + w]
+    for dy in range(p):
+        for dx in range(p):
+            source = corner[p - 1 - dy:p - 1 - dy + h, p - 1 - dx:p - 1 - dx + w]
+            valid = source >= 0
+            index = tf.where(valid, source + dy * style_width + dx, 0)
+            weight = tf.cast(valid, style.dtype)
+            total += tf.gather(flat, index) * weight[..., None]
+            count += weight
+    return total / count[..., None]
 
 
 @keras.saving.register_keras_serializable(package="tf_cbam_style")
@@ -40,9 +88,17 @@ class StyleSwap(keras.layers.Layer):
     For each stroke scale the style features are resized by that factor, cut
     into `patch_size` x `patch_size` patches (stride 1), and every content
     position takes the style patch with the highest normalised
-    cross-correlation, computed as one convolution with the normalised
-    patches as kernels. Overlapping patches are averaged. A smaller scale
-    means each patch covers more of the style image: coarser strokes.
+    cross-correlation (the correlation with the style patch divided by the
+    patch's norm). Overlapping patches are averaged. A smaller scale means
+    each patch covers more of the style image: coarser strokes.
+
+    As one convolution with the `n` patches as kernels the matching costs
+    `h * w * n * p * p * c` multiply-adds. Here it is one pixel-by-pixel
+    matmul whose shifted sums give every patch correlation (`p * p` = 25
+    times fewer multiply-adds, same scores up to float rounding), and the
+    averaging gathers straight from the style map, so neither the
+    `(p, p, c, n)` kernels nor the `(h, w, p, p, c)` chosen patches are
+    ever built.
 
     Args:
         patch_size: odd int, defaults to `5` (AAMS).
@@ -91,17 +147,8 @@ class StyleSwap(keras.layers.Layer):
         size = tf.cast(tf.shape(style)[:2], tf.float32) * scale
         size = tf.maximum(tf.cast(tf.round(size), tf.int32), p)
         style = tf.image.resize(style[None], size, method="bilinear")[0]
-        patches = _extract_patches(style, p)  # (hs, ws, p, p, c)
-        channels = content.shape[-1]
-        flat = tf.reshape(patches, [-1, p * p * channels])  # (n, p*p*c)
-        norms = tf.sqrt(tf.reduce_sum(tf.square(flat), axis=1, keepdims=True)) + 1e-7
-        kernels = tf.transpose(tf.reshape(flat / norms, [-1, p, p, channels]), [1, 2, 3, 0])
-        half = p // 2
-        padded = tf.pad(content[None], [[0, 0], [half, half], [half, half], [0, 0]], mode="REFLECT")
-        scores = tf.nn.conv2d(padded, kernels, strides=1, padding="VALID")[0]  # (h, w, n)
-        best = tf.argmax(scores, axis=-1, output_type=tf.int32)
-        chosen = tf.gather(tf.reshape(patches, [-1, p, p, channels]), best)  # (h, w, p, p, c)
-        return _overlap_add(chosen, p)
+        best = _match(content, style, p)
+        return _overlap_add(best, style, p)
 
     def swap_batch(self, content, style, scale):
         """Swaps a content batch against a style batch (or one style) at `scale`.
