@@ -102,12 +102,9 @@ def _client_factory(args, target=None, protocol=None):
 
 
 def _size_limit(value, name):
-    if value != 0 and value < 32:
-        raise ValueError(
-            f"`--{name.replace('_', '-')}` must be at least 32, or 0 for no limit. "
-            f"Received: {name}={value}"
-        )
-    return value or None
+    from tf_cbam_style.cli import _max_size
+
+    return _max_size(value, name)
 
 
 # ---------------------------------------------------------------------------
