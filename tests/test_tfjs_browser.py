@@ -26,8 +26,8 @@ _spec = importlib.util.spec_from_file_location(
 support = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(support)
 
-MEAN_ABS_TOLERANCE = 2.0 / 255.0
-MIN_PSNR_DB = 35.0
+MEAN_ABS_TOLERANCE = support.MEAN_ABS_TOLERANCE
+MIN_PSNR_DB = support.MIN_PSNR_DB
 # Where the SavedModel's foreground-only matte is below 0.1 (background),
 # the page's output must stay within 0.02 of the content on average, and at
 # least 4 times closer to it than the default (restyled) output.

@@ -24,8 +24,8 @@ _spec = importlib.util.spec_from_file_location(
 support = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(support)
 
-MEAN_ABS_TOLERANCE = 2.0 / 255.0
-MIN_PSNR_DB = 35.0
+MEAN_ABS_TOLERANCE = support.MEAN_ABS_TOLERANCE
+MIN_PSNR_DB = support.MIN_PSNR_DB
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,13 @@ REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 WEB_DEMO = REPO / "web_demo"
 CHROMIUM = pathlib.Path("/usr/bin/chromium")
 
+# TF.js (wasm) against the Python SavedModel on the same inputs: kernels and
+# summation order differ, and the style swap's argmax can flip at near-ties,
+# so the mean is bounded rather than the maximum (measured: max 0.0011,
+# mean 3e-5, 84 dB; docs/web_demo.md).
+MEAN_ABS_TOLERANCE = 2.0 / 255.0
+MIN_PSNR_DB = 35.0
+
 
 def missing_node_modules():
     """A skip reason, or None when node and `npm ci` in web_demo/ are there."""
