@@ -57,7 +57,7 @@ def test_profile_stages(tiny_model_path):
     assert list(profile.stages) == list(STAGES) and all(t > 0 for t in profile.stages.values())
     assert profile.sum_s == pytest.approx(sum(profile.stages.values()))
     table = stage_table([profile])
-    assert "| swap_matching |" in table and "| end-to-end `stylize` |" in table
+    assert "| swap |" in table and "| end-to-end `stylize` |" in table
 
 
 def _conv_style_swap(content, style, p):

@@ -33,9 +33,9 @@ def pair(write_image):
 
 
 def test_methods_match_api():
-    from tf_cbam_style.models import stylizer
+    from tf_cbam_style import options
 
-    assert cli.METHODS is api.METHODS is stylizer.METHODS
+    assert cli.METHODS is api.METHODS is options.METHOD_NAMES
 
 
 def test_help(capsys):
@@ -237,7 +237,7 @@ def test_single_pair_into_folder(pair, tmp_path, fake_model, capsys):
     (call,) = fake_model
     assert call["method"] == "wct" and call["alpha"] == 0.5
     assert call["stroke_scales"] == (0.5, 1.0) and call["num_regions"] == 2
-    assert call["preserve_color"] and not call["foreground_only"] and call["mask"] is None
+    assert call["preserve_color"] and call["region"] == "all" and call["mask"] is None
     assert call["model"] == "model"
 
 
@@ -249,15 +249,16 @@ def test_overwrite(pair, tmp_path, fake_model, capsys):
     assert capsys.readouterr().out == f"Wrote {output}\n"
 
 
-def test_mask_is_resized_to_the_content(pair, tmp_path, fake_model):
+def test_mask_is_decoded_once_and_resized_by_the_pipeline(pair, tmp_path, fake_model):
+    # The pipeline resizes the mask to the content once, in the graph.
     Image.new("L", (10, 10), 255).save(tmp_path / "mask.png")
     code = cli.main(["stylize", *pair, "-o", str(tmp_path / "o.png"),
                      "--mask", str(tmp_path / "mask.png"), "--foreground-only"])
     assert code == 0
     (call,) = fake_model
-    assert call["mask"].shape == (48, 64)
+    assert call["mask"].shape == (10, 10)
     np.testing.assert_allclose(call["mask"], 1.0, atol=1e-5)
-    assert call["foreground_only"]
+    assert call["region"] == "foreground"
 
 
 def test_max_size_without_keep_size(write_image, tmp_path, fake_model, capsys):

@@ -128,3 +128,75 @@ def test_gatys_lowers_the_style_loss(vgg_weights):
     assert metrics.gram_loss(features(out), features(style)) < metrics.gram_loss(features(content), features(style))
     with pytest.raises(ValueError, match="`iterations`.*Received: iterations="):
         gatys_stylize(content, style, iterations=-1)
+
+
+# ---------------------------------------------------------------------------
+# Grid score and colour-transfer ratio (known answers on synthetic images)
+# ---------------------------------------------------------------------------
+
+
+def _smooth_photo(rng, h=128, w=160):
+    """A random 'photo' with the 1/f amplitude spectrum of natural images, no periodic structure."""
+    noise = rng.normal(size=(h, w, 3))
+    spectrum = np.fft.fft2(noise, axes=(0, 1))
+    fy, fx = np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :]
+    spectrum /= np.maximum(np.hypot(fy, fx), 1.0 / max(h, w))[..., None]
+    image = np.real(np.fft.ifft2(spectrum, axes=(0, 1)))
+    image = (image - image.min()) / (image.max() - image.min())
+    return 0.1 + 0.8 * image
+
+
+def test_grid_score_is_one_for_the_content_itself(rng):
+    from tf_cbam_style.evaluation.metrics import grid_score
+
+    photo = _smooth_photo(rng)
+    assert grid_score(photo, photo) == pytest.approx(1.0)
+
+
+def test_grid_score_finds_an_8_px_grid_and_only_at_its_period(rng):
+    from tf_cbam_style.evaluation.metrics import grid_score, periodic_peak_ratio
+
+    photo = _smooth_photo(rng)
+    y, x = np.mgrid[0:photo.shape[0], 0:photo.shape[1]]
+    grid = 0.03 * (np.cos(2 * np.pi * x / 8) + np.cos(2 * np.pi * y / 8))[..., None]
+    gridded = np.clip(photo + grid, 0, 1)
+    assert grid_score(gridded, photo) > 10
+    assert grid_score(gridded, photo, period=16) > 3  # 8 px is a harmonic of 16 px
+    # Patterns of 5 or 13 px lie away from the harmonics of 8 px (and from
+    # their neighbourhoods): no grid at 8 px.
+    for period in (5, 13):
+        other = np.clip(photo + 0.03 * np.cos(2 * np.pi * x / period)[..., None], 0, 1)
+        assert grid_score(other, photo) == pytest.approx(1.0, abs=0.05)
+    # Broadband noise has no peaks: its ratio is about 1.
+    assert periodic_peak_ratio(rng.normal(size=(256, 256, 3))) == pytest.approx(1.0, abs=0.1)
+
+
+def test_grid_score_bad_input(rng):
+    from tf_cbam_style.evaluation.metrics import grid_score
+
+    with pytest.raises(ValueError, match="shape of `stylized`"):
+        grid_score(np.zeros((64, 64, 3)), np.zeros((64, 72, 3)))
+    with pytest.raises(ValueError, match="at least 32 px"):
+        grid_score(np.zeros((24, 64, 3)), np.zeros((24, 64, 3)))
+
+
+def test_color_transfer_ratio_known_values(rng):
+    from tf_cbam_style.evaluation.metrics import color_statistics_distance, color_transfer_ratio
+
+    content = rng.uniform(0.2, 0.4, size=(32, 40, 3))
+    style = rng.uniform(0.5, 0.9, size=(20, 30, 3))
+    assert color_transfer_ratio(content, content, style) == pytest.approx(1.0)
+    # The content with exactly the style's per-channel mean and std: ratio 0.
+    flat_c, flat_s = content.reshape(-1, 3), style.reshape(-1, 3)
+    matched = (flat_c - flat_c.mean(0)) / flat_c.std(0) * flat_s.std(0) + flat_s.mean(0)
+    assert color_transfer_ratio(matched.reshape(content.shape), content, style) == pytest.approx(0.0, abs=1e-9)
+    # Halfway in mean and std: ratio 0.5.
+    half = (flat_c - flat_c.mean(0)) / flat_c.std(0) * (flat_c.std(0) + flat_s.std(0)) / 2 + (
+        flat_c.mean(0) + flat_s.mean(0)) / 2
+    assert color_transfer_ratio(half.reshape(content.shape), content, style) == pytest.approx(0.5)
+    # Moving away from the style gives a ratio above 1.
+    assert color_transfer_ratio(np.zeros_like(content), content, style) > 1
+    # A constant image has std 0: the distance is the mean offset alone.
+    assert color_statistics_distance(np.full((4, 4, 3), 0.5), np.full((4, 4, 3), 0.2)) == pytest.approx(
+        np.sqrt(3 * 0.09))
+    assert np.isnan(color_transfer_ratio(content, content, content))

@@ -12,8 +12,8 @@ from tf_cbam_style.evaluation import report
 from tf_cbam_style.evaluation.evaluate import EvaluationResult, PairScores
 
 
-def _row(method, content="c.png", style="s.png", seconds=1.0, ratio=2.0, loss=1.0):
-    return PairScores(content, style, method, seconds, loss, loss, loss, loss, 0.5, ratio, 0.2, 0.1)
+def _row(method, content="c.png", style="s.png", seconds=1.0, ratio=2.0, loss=1.0, color=0.5):
+    return PairScores(content, style, method, seconds, loss, loss, loss, loss, 0.5, 1.0, color, ratio, 0.2, 0.1)
 
 
 def test_summarize_means_and_medians():
@@ -21,6 +21,7 @@ def test_summarize_means_and_medians():
             _row("a", "e.png", seconds=2.0, loss=5.0, ratio=3.0), _row("b", seconds=9.0)]
     summary = report.summarize(rows)
     assert list(summary) == ["a", "b"]
+    assert summary["a"]["color_ratio"] == pytest.approx(0.5) and summary["a"]["worst_color_ratio"] == 0.5
     assert summary["a"]["pairs"] == 3 and summary["a"]["seconds"] == 2.0
     assert summary["a"]["style_loss"] == pytest.approx(3.0)
     assert summary["a"]["background_change_ratio"] == pytest.approx(2.0)  # nan left out
@@ -28,6 +29,13 @@ def test_summarize_means_and_medians():
     assert list(only) == ["a"] and only["a"]["pairs"] == 1
     table = report.markdown_table(summary)
     assert table.count("\n") == 3 and "| `b` | 1 | 9.000 |" in table
+
+
+def test_worst_colour_ratio_is_the_largest_pair():
+    rows = [_row("a", color=0.2), _row("a", "d.png", color=1.3), _row("a", "e.png", color=float("nan"))]
+    entry = report.summarize(rows)["a"]
+    assert entry["worst_color_ratio"] == pytest.approx(1.3)
+    assert entry["color_ratio"] == pytest.approx(0.75)  # nan left out
 
 
 def test_csv_round_trip(tmp_path):

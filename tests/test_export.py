@@ -8,7 +8,8 @@ import tensorflow as tf
 
 import tf_cbam_style as tcs
 from tf_cbam_style.export import default_options, export_saved_model
-from tf_cbam_style.models.stylizer import StylizerConfig, build_stylizer
+from tf_cbam_style.models.stylizer import build_stylizer
+from tf_cbam_style.options import StylizeOptions
 
 # The SavedModel and the in-process Keras pipeline run the same ops on the
 # same batch, so they differ only where the SavedModel's graph optimisation
@@ -68,7 +69,7 @@ def test_batch_elements_are_independent(exported, rng, method):
     # differ by float32 round-off only (measured at most 1e-6 for wct, from
     # its Newton-Schulz matmuls, and 6e-8 for adain): 1e-5 again.
     model, _, _ = exported
-    stylizer = build_stylizer(model, StylizerConfig(method=method))
+    stylizer = build_stylizer(model, StylizeOptions(method=method))
     content = rng.uniform(size=(3, 40, 40, 3)).astype(np.float32)
     style = rng.uniform(size=(1, 40, 40, 3)).astype(np.float32)
     batch = stylizer({"content_image": content, "style_image": style})["stylized_image"].numpy()

@@ -109,23 +109,3 @@ def test_bad_arguments():
         MultiStrokeFusion(num_regions=0)
     with pytest.raises(ValueError, match="`features`"):
         MultiStrokeFusion()(tf.zeros((1, 4, 4, 1)), tf.zeros((1, 4, 4, 1)))
-
-
-def test_runtime_options_match_the_configured_pipeline(rng):
-    from tf_cbam_style.layers import AttentionFeatureTransfer
-
-    content = rng.normal(size=(1, 9, 8, 16)).astype(np.float32)
-    style = rng.normal(size=(1, 10, 10, 16)).astype(np.float32)
-    configured = AttentionFeatureTransfer(alpha=0.6, stroke_scales=(0.5, 1.0), num_regions=3, patch_size=3)
-    runtime = AttentionFeatureTransfer(patch_size=3)
-    expected = configured(content, style)
-    runtime(content, style)
-    runtime.set_weights(configured.get_weights())
-    got = runtime(content, style, alpha=tf.constant(0.6), stroke_scales=tf.constant([1.0, 0.5]),
-                  num_regions=tf.constant(3))
-    np.testing.assert_allclose(got["features"].numpy(), expected["features"].numpy(), rtol=1e-4, atol=1e-4)
-    # A negative mask means "no mask"; a real one replaces the attention.
-    no_mask = runtime(content, style, saliency_mask=-np.ones((1, 1, 1, 1), np.float32))
-    np.testing.assert_allclose(no_mask["attention_map"].numpy(), runtime(content, style)["attention_map"].numpy())
-    ones = runtime(content, style, saliency_mask=np.ones((1, 72, 64, 1), np.float32))
-    assert not np.allclose(ones["attention_map"].numpy(), no_mask["attention_map"].numpy())

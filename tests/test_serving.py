@@ -45,7 +45,7 @@ PROTOCOLS = ("grpc", "rest")
 
 def _trivial_expected(content, style, alpha=1.0, scales=None):
     """What the trivial model computes: `serving_default`, or with `scales`
-    `stylize_with_options` (without preserve_color / foreground_only)."""
+    `stylize_with_options` (without preserve_color / region)."""
     content = np.asarray(content, np.float32)
     style = np.asarray(style, np.float32)
     if content.ndim == 3:
@@ -74,7 +74,7 @@ def _save_trivial_model(path):
                 tf.TensorSpec([None], tf.float32),
                 tf.TensorSpec([], tf.int32),
                 tf.TensorSpec([], tf.bool),
-                tf.TensorSpec([], tf.bool),
+                tf.TensorSpec([], tf.int32),
                 tf.TensorSpec([None, None, None, 1], tf.float32),
             ]
         )
@@ -86,7 +86,7 @@ def _save_trivial_model(path):
             stroke_scales,
             num_regions,
             preserve_color,
-            foreground_only,
+            region,
             mask,
         ):
             mean = tf.reduce_mean(style_image, axis=[1, 2], keepdims=True) * tf.reduce_mean(
@@ -100,7 +100,7 @@ def _save_trivial_model(path):
                 lambda: attention,
                 lambda: tf.image.resize(mask, tf.shape(content_image)[1:3]),
             )
-            out = tf.where(foreground_only, attention * out + (1 - attention) * content_image, out)
+            out = tf.where(tf.equal(region, 1), attention * out + (1 - attention) * content_image, out)
             return {"stylized_image": out, "attention_map": attention}
 
     module = Trivial()

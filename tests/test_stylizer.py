@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import tf_cbam_style as tcs
-from tf_cbam_style.models import StylizerConfig, build_stylizer
+from tf_cbam_style.models import build_stylizer
+from tf_cbam_style.options import StylizeOptions
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,7 @@ def pair(rng):
 
 
 def test_functional_model_contract(model, rng):
-    stylizer = build_stylizer(model, StylizerConfig())
+    stylizer = build_stylizer(model, StylizeOptions())
     assert isinstance(stylizer, keras.Model)
     assert set(stylizer.input) == {"content_image", "style_image"}
     outputs = stylizer({

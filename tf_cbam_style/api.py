@@ -7,14 +7,14 @@ import weakref
 
 import numpy as np
 
-# Kept free of TensorFlow so that importing the API is cheap; the pipeline
-# module checks it is the same tuple.
-METHODS = ("cbam", "self_attention", "adain", "wct", "style_swap")
+from tf_cbam_style import options as opts
+from tf_cbam_style.arrays import as_image, as_mask
+
+METHODS = opts.METHOD_NAMES
 
 MODEL_ENV_VAR = "TF_CBAM_STYLE_MODEL_DIR"
 # Each shipped model lives in `saved_models/<name>/`: `model.keras` for the
 # Python API and the CLI, `<version>/` SavedModels for TF Serving and TF.js.
-DEFAULT_MODELS = {"cbam": "cbam_relu4_1", "self_attention": "self_attention_relu4_1"}
 KERAS_FILE = "model.keras"
 
 StylizeResult = collections.namedtuple("StylizeResult", ["image", "attention_map"])
@@ -26,49 +26,8 @@ Attributes:
         strokes, or `None` when `return_attention=False`.
 """
 
-CheckedOptions = collections.namedtuple("CheckedOptions", ["alpha", "stroke_scales", "num_regions"])
-
-
-def check_options(alpha, stroke_scales, num_regions):
-    """Checks and normalises the numeric stylization options (no TensorFlow).
-
-    Shared by `stylize`, `StylizerConfig` and the serving client so that all
-    three accept and reject the same values with the same messages.
-
-    Returns:
-        `CheckedOptions(alpha: float, stroke_scales: tuple of float,
-        num_regions: int)`.
-    """
-    try:
-        alpha_value = float(alpha)
-    except (TypeError, ValueError):
-        alpha_value = float("nan")
-    if not 0.0 <= alpha_value <= 1.0:
-        raise ValueError(f"`alpha` must be in [0, 1]. Received: alpha={alpha!r}")
-    if isinstance(stroke_scales, (str, bytes)) or not np.iterable(stroke_scales):
-        raise ValueError(
-            "`stroke_scales` must be a sequence of floats in (0, 1] such as (0.5, 1.0). "
-            f"Received: stroke_scales={stroke_scales!r}"
-        )
-    scales = tuple(float(s) for s in stroke_scales)
-    if not scales or any(not 0.0 < s <= 1.0 for s in scales):
-        raise ValueError(
-            "`stroke_scales` must be non-empty floats in (0, 1]. "
-            f"Received: stroke_scales={stroke_scales!r}"
-        )
-    if (
-        isinstance(num_regions, (bool, np.bool_))
-        or not isinstance(num_regions, (int, np.integer))
-        or not 1 <= int(num_regions) <= 16
-    ):
-        raise ValueError(
-            f"`num_regions` must be an int in [1, 16]. Received: num_regions={num_regions!r}"
-        )
-    return CheckedOptions(alpha_value, scales, int(num_regions))
-
-
 _MODEL_CACHE = {}  # resolved path -> (modification time, model)
-_PIPELINE_CACHE = weakref.WeakKeyDictionary()  # model -> {config: function}
+_PIPELINE_CACHE = weakref.WeakKeyDictionary()  # model -> traced pipeline function
 
 
 def models_dir():
@@ -79,12 +38,12 @@ def models_dir():
     return pathlib.Path(__file__).resolve().parent.parent / "saved_models"
 
 
-def default_model_path(attention="cbam"):
-    """Path of the shipped `.keras` model trained with `attention`."""
-    return models_dir() / DEFAULT_MODELS[attention] / KERAS_FILE
+def default_model_path(attention="cbam", depth=opts.DEFAULT_DEPTH):
+    """Path of the shipped `.keras` model trained with `attention` at `depth`."""
+    return models_dir() / opts.model_name(attention, depth) / KERAS_FILE
 
 
-def load_model(path=None, attention="cbam"):
+def load_model(path=None, attention="cbam", depth=opts.DEFAULT_DEPTH):
     """Loads a trained `AttentionAutoencoder` from a `.keras` file.
 
     Args:
@@ -93,6 +52,7 @@ def load_model(path=None, attention="cbam"):
             `model.keras`), or `None` for the shipped model with `attention`
             (`"cbam"` or `"self_attention"`).
         attention: which shipped model to use when `path` is `None`.
+        depth: the shipped model's encoder depth when `path` is `None`.
 
     Returns:
         The model; loaded models are cached per path.
@@ -102,7 +62,7 @@ def load_model(path=None, attention="cbam"):
     import tf_cbam_style.layers  # noqa: F401  (registers the layers)
     from tf_cbam_style.models.attention_autoencoder import AttentionAutoencoder
 
-    path = pathlib.Path(path) if path is not None else default_model_path(attention)
+    path = pathlib.Path(path) if path is not None else default_model_path(attention, depth)
     if path.is_dir():
         path = path / KERAS_FILE
     if not path.is_file():
@@ -125,53 +85,54 @@ def load_model(path=None, attention="cbam"):
     return _MODEL_CACHE[key][1]
 
 
-def _as_image(array, name):
-    image = np.asarray(array)
-    if image.dtype.kind in "ui":
-        # Integer images are 8- or 16-bit pixel values, not [0, 1] floats.
-        image = image.astype(np.float32) / (65535.0 if image.dtype.itemsize > 1 and image.max() > 255 else 255.0)
-    elif image.dtype.kind != "f":
-        raise ValueError(f"`{name}` must be a float or integer array. Received: {name}.dtype={image.dtype}")
-    if image.ndim == 4 and image.shape[0] == 1:
-        image = image[0]
-    if image.ndim != 3 or image.shape[-1] != 3:
-        raise ValueError(
-            f"`{name}` must be an (H, W, 3) RGB array in [0, 1]. Received: {name}.shape={image.shape}"
-        )
-    if image.shape[0] < 32 or image.shape[1] < 32:
-        raise ValueError(
-            f"`{name}` must be at least 32x32 pixels. Received: {name}.shape={image.shape}"
-        )
-    image = image.astype(np.float32)
-    if not np.isfinite(image).all():
-        raise ValueError(f"`{name}` must not contain NaN or inf. Received: {name} with non-finite values")
-    return np.clip(image, 0.0, 1.0)
-
-
 def _resize(image, size):
     import tensorflow as tf
 
     return tf.image.resize(image[None], size, method="area", antialias=True)[0].numpy()
 
 
-def _pipeline(model, config):
-    import tensorflow as tf
+def fit_style(style, style_max_size):
+    """Downscales `style` (same scale on both axes) so its longer side is at
+    most `style_max_size` px, never below 32 px on the shorter side; `None`
+    keeps it."""
+    if style_max_size is None or max(style.shape[:2]) <= style_max_size:
+        return style
+    scale = max(style_max_size / max(style.shape[:2]), opts.MIN_IMAGE_SIZE / min(style.shape[:2]))
+    if scale >= 1.0:
+        return style
+    return _resize(style, (round(style.shape[0] * scale), round(style.shape[1] * scale)))
 
-    from tf_cbam_style.models.stylizer import build_stylizer
 
+def pipeline_function(model, transfer):
+    """The model's pipeline for one transfer kind as a `tf.function`, traced once.
+
+    Its argument is a dict of tensors: `content_image` `(1, H, W, 3)`,
+    `style_image` `(1, Hs, Ws, 3)`, `mask` `(1, h, w, 1)` (max < 0: none)
+    and the run-time options, so new sizes or knobs never retrace. Cached
+    per model and transfer.
+    """
     functions = _PIPELINE_CACHE.setdefault(model, {})
-    if config not in functions:
-        stylizer = build_stylizer(model, config)
+    if transfer not in functions:
+        import tensorflow as tf
+
+        from tf_cbam_style.models.pipeline import RUNTIME_OPTIONS, StylizePipeline
+
+        pipeline = functions.get("pipeline") or StylizePipeline(model)
+        functions["pipeline"] = pipeline
         signature = {
-            "content_image": tf.TensorSpec([None, None, None, 3], tf.float32),
-            "style_image": tf.TensorSpec([None, None, None, 3], tf.float32),
+            "content_image": tf.TensorSpec([1, None, None, 3], tf.float32),
+            "style_image": tf.TensorSpec([1, None, None, 3], tf.float32),
+            "mask": tf.TensorSpec([1, None, None, 1], tf.float32),
         }
-        if config.use_mask:
-            signature["mask"] = tf.TensorSpec([None, None, None, 1], tf.float32)
-        functions[config] = tf.function(
-            lambda inputs: stylizer(inputs, training=False), input_signature=[signature]
-        )
-    return functions[config]
+        for name, dtype in RUNTIME_OPTIONS.items():
+            signature[name] = tf.TensorSpec([None] if name == "stroke_scales" else [], dtype)
+
+        def run(inputs):
+            images = {k: inputs[k] for k in ("content_image", "style_image", "mask")}
+            return pipeline.run(images, transfer, {k: inputs[k] for k in RUNTIME_OPTIONS})
+
+        functions[transfer] = tf.function(run, input_signature=[signature])
+    return functions[transfer]
 
 
 def stylize(
@@ -179,82 +140,88 @@ def stylize(
     style,
     *,
     method="cbam",
-    alpha=1.0,
-    stroke_scales=(0.5, 0.7071, 1.0),
-    num_regions=4,
+    alpha=opts.DEFAULT_ALPHA,
+    stroke_scales=opts.DEFAULT_STROKE_SCALES,
+    num_regions=opts.DEFAULT_NUM_REGIONS,
     preserve_color=False,
     mask=None,
-    foreground_only=False,
+    region="all",
+    foreground_only=None,
     return_attention=True,
-    style_max_size=512,
+    style_max_size=opts.DEFAULT_STYLE_MAX_SIZE,
     model=None,
+    depth=opts.DEFAULT_DEPTH,
 ):
     """Stylizes `content` with `style`, keeping the salient object's structure.
 
+    Images and masks follow one rule by dtype (`tf_cbam_style.arrays`):
+    uint8 / 255, uint16 / 65535, floats must be in [0, 1].
+
     Args:
-        content: `(H, W, 3)` float RGB in [0, 1] (at least 32 px a side).
-        style: `(Hs, Ws, 3)` float RGB in [0, 1].
+        content: `(H, W, 3)` RGB (at least 32 px a side).
+        style: `(Hs, Ws, 3)` RGB.
         method: `"cbam"` (default), `"self_attention"` (AAMS), `"adain"`,
-            `"wct"` or `"style_swap"`.
-        alpha: float in [0, 1], stylization strength.
+            `"wct"` or `"style_swap"` (see `options.METHODS`).
+        alpha: float in [0, 1], stylization strength: 0 gives the decoder's
+            reconstruction of the content, 1 full style.
         stroke_scales: style resize factors for the strokes; 1.0 is the
             finest, smaller is coarser. Multi-stroke methods only.
-        num_regions: int, saliency regions `K` for the stroke fusion.
+        num_regions: int in [1, 16], saliency regions `K` of the stroke fusion.
         preserve_color: keep the content's colours.
-        mask: optional `(H, W)` or `(H, W, 1)` saliency in [0, 1] that
-            replaces the attention map (for fusion and `foreground_only`).
-        foreground_only: stylize only the salient region and composite the
-            original background back in with a soft edge.
+        mask: optional `(H, W)` saliency in [0, 1] (1 = object) replacing the
+            attention map for the fusion and the region composite; any size
+            (resized bilinearly); RGB masks are converted to luminance.
+        region: `"all"` (default), `"foreground"` (stylize only the salient
+            object) or `"background"` (keep the object as the photo).
+        foreground_only: deprecated alias of `region="foreground"`.
         return_attention: also return the attention map.
         style_max_size: the style is downscaled so its longer side is at
             most this many pixels (`None` keeps it); this bounds the cost of
             the style swap and sets the stroke size.
-        model: an `AttentionAutoencoder`, a `.keras` path, or `None` for the
-            shipped model (`self_attention` uses the shipped AAMS model).
+        model: an `AttentionAutoencoder`, a `.keras` path or model folder, or
+            `None` for the shipped model (`self_attention` uses the shipped
+            AAMS model, the others the CBAM one) at `depth`.
+        depth: `"relu3_1"`, `"relu4_1"` (default) or `"relu5_1"`, the shipped
+            model to use when `model` is `None`.
 
     Returns:
         A `StylizeResult(image, attention_map)`.
+
+    Raises:
+        ValueError: naming the argument, for any bad input.
+
+    Example:
+
+    >>> result = stylize(content, style, alpha=0.8)
+    >>> result.image.shape == content.shape
+    True
     """
-    if method not in METHODS:
-        import difflib
-
-        close = difflib.get_close_matches(str(method), METHODS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"`method` must be one of {METHODS}.{hint} Received: method={method!r}")
-    content = _as_image(content, "content")
-    style = _as_image(style, "style")
-    if style_max_size is not None and max(style.shape[:2]) > style_max_size:
-        # Same scale on both axes; never below 32 px on the shorter side.
-        scale = max(style_max_size / max(style.shape[:2]), 32 / min(style.shape[:2]))
-        if scale < 1.0:
-            style = _resize(style, (round(style.shape[0] * scale), round(style.shape[1] * scale)))
-    options = check_options(alpha, stroke_scales, num_regions)
-    from tf_cbam_style.models.stylizer import StylizerConfig
-
-    config = StylizerConfig(
-        method=method,
-        alpha=options.alpha,
-        stroke_scales=options.stroke_scales,
-        num_regions=options.num_regions,
-        preserve_color=bool(preserve_color),
-        foreground_only=bool(foreground_only),
-        use_mask=mask is not None,
-    )
+    region = opts.resolve_region(region, foreground_only)
+    options = opts.StylizeOptions(method=method, alpha=alpha, stroke_scales=stroke_scales,
+                                  num_regions=num_regions, preserve_color=preserve_color, region=region)
+    content = as_image(content, "content")
+    style = fit_style(as_image(style, "style"), style_max_size)
+    if mask is not None:
+        mask = as_mask(mask, "mask")
+    if depth not in opts.DEPTHS:
+        raise ValueError(f"`depth` must be one of {opts.DEPTHS}. Received: depth={depth!r}")
     if model is None:
-        model = load_model(attention="self_attention" if method == "self_attention" else "cbam")
+        model = load_model(attention=options.spec.attention or "cbam", depth=depth)
     elif not hasattr(model, "encoder"):
         model = load_model(model)
-    inputs = {"content_image": content[None], "style_image": style[None]}
-    if mask is not None:
-        mask = np.asarray(mask, np.float32)
-        if mask.ndim == 3:
-            mask = mask[..., 0]
-        if mask.ndim != 2:
-            raise ValueError(f"`mask` must be an (H, W) array in [0, 1]. Received: mask.shape={mask.shape}")
-        if mask.shape != content.shape[:2]:
-            mask = _resize(mask[..., None], content.shape[:2])[..., 0]
-        inputs["mask"] = np.clip(mask, 0.0, 1.0)[None, ..., None]
-    outputs = _pipeline(model, config)(inputs)
+    transfer = opts.transfer_for(options.method, model.attention_kind)
+    function = pipeline_function(model, transfer)
+    inputs = {
+        "content_image": content[None],
+        "style_image": style[None],
+        "mask": (opts.no_mask() if mask is None else mask[None, :, :, None]).astype(np.float32),
+        "alpha": np.float32(options.alpha),
+        "stroke_scales": np.asarray(options.stroke_scales, np.float32),
+        "num_regions": np.int32(options.num_regions),
+        "preserve_color": np.bool_(options.preserve_color),
+        "region": np.int32(opts.REGIONS.index(options.region)),
+    }
+    outputs = function(inputs)
     image = outputs["stylized_image"].numpy()[0]
     attention = outputs["attention_map"].numpy()[0, ..., 0] if return_attention else None
     return StylizeResult(image, attention)

@@ -48,15 +48,17 @@ def _float_list(text):
 
 
 def _check_options(args):
-    """Checks the stylization options with the pipeline's own rules."""
-    from tf_cbam_style.models.stylizer import StylizerConfig
+    """Checks the stylization options once, with the one rule of `options` (no TensorFlow)."""
+    from tf_cbam_style.options import StylizeOptions
 
-    StylizerConfig(
-        method=args.method,
-        alpha=args.alpha,
-        stroke_scales=args.stroke_scales,
-        num_regions=args.num_regions,
-    )
+    region = "foreground" if args.foreground_only and args.region == "all" else args.region
+    if args.foreground_only and args.region not in ("all", "foreground"):
+        raise ValueError(
+            f"`--foreground-only` contradicts `--region {args.region}`. Received: region={args.region!r}"
+        )
+    return StylizeOptions(method=args.method, alpha=args.alpha, stroke_scales=args.stroke_scales,
+                          num_regions=args.num_regions, preserve_color=args.preserve_color,
+                          region=region)
 
 
 def _check_model_path(path):
@@ -191,17 +193,50 @@ def _add_train(subparsers):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--vgg-weights", default="auto",
                    help="Keras VGG19 weights file; default: $TF_CBAM_STYLE_VGG_WEIGHTS, else 'imagenet'")
+    p.add_argument("--crop-schedule", default=None, metavar="CROP:STEPS,...",
+                   help="curriculum, e.g. 128:3000,256:1000 (overrides --crop-size and --steps)")
+    p.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"],
+                   help="cosine: from --lr down to a tenth of it over all steps")
+    p.add_argument("--init-from", default=None, metavar="MODEL",
+                   help="warm start: attention and decoder weights of this .keras model or model folder")
+    p.add_argument("--upsampling", default="nearest", choices=["nearest", "bilinear"],
+                   help="the decoder's x2 upsampling")
+    p.add_argument("--skip-statistics", action="store_true",
+                   help="AAMS decoder: re-normalise to the relu3_1/relu2_1/relu1_1 statistics")
+    p.add_argument("--eval-data", default=None, metavar="DIR",
+                   help="held-out photos scored (PSNR/SSIM) after every checkpoint")
+    p.add_argument("--threads", type=int, default=0,
+                   help="TensorFlow threads (0: all cores); 1 leaves a core free")
+    p.add_argument("--perceptual-layer-weights", default=None, metavar="balanced|L=W,...",
+                   help="per-layer weights of the perceptual loss: 'balanced' (every layer counts "
+                   "about equally) or e.g. relu1_1=100,relu4_1=1 (default: AAMS, all 1)")
+    for name in ("pixel", "perceptual", "tv", "attention"):
+        p.add_argument(f"--{name}-weight", type=float, default=None,
+                       help=f"loss weight of the {name} term (default: AAMS)")
     return p
 
 
 def _run_train(args):
+    import tensorflow as tf
+
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     from tf_cbam_style.training import train
 
+    weights = {f"{n}_weight": getattr(args, f"{n}_weight") for n in ("pixel", "perceptual", "tv", "attention")
+               if getattr(args, f"{n}_weight") is not None}
+    if args.perceptual_layer_weights:
+        from tf_cbam_style.training import parse_layer_weights
+
+        weights["perceptual_layer_weights"] = parse_layer_weights(args.perceptual_layer_weights)
     train(
         args.data, args.out, attention=args.attention, depth=args.depth,
         crop_size=args.crop_size, batch_size=args.batch_size, steps=args.steps,
         learning_rate=args.lr, checkpoint_every=args.checkpoint_every,
-        seed=args.seed, vgg_weights=args.vgg_weights,
+        seed=args.seed, vgg_weights=args.vgg_weights, crop_schedule=args.crop_schedule,
+        lr_schedule=args.lr_schedule, init_from=args.init_from, decoder_upsampling=args.upsampling,
+        skip_statistics=args.skip_statistics, eval_data=args.eval_data, loss_weights=weights or None,
     )
     return 0
 
@@ -243,8 +278,11 @@ def _add_stylize(subparsers):
     p.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
     p.add_argument("--mask", metavar="PATH",
                    help="grayscale image replacing the attention map (resized to the content)")
+    p.add_argument("--region", choices=["all", "foreground", "background"], default="all",
+                   help="stylize all (default), only the salient object (foreground; or the --mask) "
+                   "or only the background, keeping the rest as the photo")
     p.add_argument("--foreground-only", action="store_true",
-                   help="stylize only the salient region (or the --mask), keep the background")
+                   help="deprecated: the same as --region foreground")
     p.add_argument("--save-attention", metavar="PATH",
                    help="also write the attention map as a grayscale PNG (a folder in batch mode)")
     p.add_argument("--max-size", type=int, default=1024, metavar="N",
@@ -266,7 +304,7 @@ def _plan_stylize(args):
     args.max_size = _max_size(args.max_size, "max_size")
     args.style_max_size = _max_size(args.style_max_size, "style_max_size")
     _check_model_path(args.model)
-    _check_options(args)
+    args.options = _check_options(args)
     contents = expand_images(args.content, "content")
     styles = expand_images(args.style, "style")
     pairs = [(c, s) for c in contents for s in styles]
@@ -303,9 +341,8 @@ def _run_stylize(args):
         if not args.quiet:
             tqdm.write(message, file=sys.stdout)
 
-    model = load_model(
-        args.model, attention="self_attention" if args.method == "self_attention" else "cbam"
-    )
+    options = args.options
+    model = load_model(args.model, attention=options.spec.attention or "cbam")
     mask = _load_mask(args.mask) if args.mask else None
     content_path, fit, styles = None, None, {}
     progress = tqdm(total=len(jobs), unit="image", disable=args.quiet or not batch, file=sys.stderr)
@@ -330,12 +367,10 @@ def _run_stylize(args):
                     load_image(job.style), args.style_max_size, min_size=32
                 ).image
             result = stylize(
-                fit.image, styles[job.style], method=args.method, alpha=args.alpha,
-                stroke_scales=args.stroke_scales, num_regions=args.num_regions,
-                preserve_color=args.preserve_color,
-                mask=None if mask is None else resize_image(mask, fit.new_size),
-                foreground_only=args.foreground_only, return_attention=True,
-                style_max_size=args.style_max_size, model=model,
+                fit.image, styles[job.style], method=options.method, alpha=options.alpha,
+                stroke_scales=options.stroke_scales, num_regions=options.num_regions,
+                preserve_color=options.preserve_color, mask=mask, region=options.region,
+                return_attention=True, style_max_size=None, model=model,
             )
             image, attention = result.image, result.attention_map
             if fit.resized and args.keep_size:
@@ -411,9 +446,9 @@ def _run_sheet(args):
     from tf_cbam_style.io import save_image
     from tf_cbam_style.sheet import colorize, contact_sheet
 
-    model = load_model(
-        args.model, attention="self_attention" if args.method == "self_attention" else "cbam"
-    )
+    from tf_cbam_style.options import METHODS
+
+    model = load_model(args.model, attention=METHODS[args.method].attention or "cbam")
     grid = [[None] + ([None] if args.attention else []) + style_images]
     with tqdm(total=len(contents) * len(styles), unit="image", disable=args.quiet,
               file=sys.stderr) as bar:

@@ -1,19 +1,22 @@
 """SavedModel export for TF Serving: `saved_models/<name>/<version>/`.
 
-Two signatures:
+Two signatures (their inputs are listed once, in `options.SIGNATURE_INPUTS`):
 
 - `serving_default`: `content_image` float32 `(batch, H, W, 3)` and
   `style_image` float32 `(batch or 1, Hs, Ws, 3)`, RGB in [0, 1], sizes free
   and independent -> `stylized_image` float32 `(batch, H, W, 3)`.
 - `stylize_with_options`: the same images plus `alpha` float32 `()`,
   `stroke_scales` float32 `(S,)`, `num_regions` int32 `()`, `preserve_color`
-  bool `()`, `foreground_only` bool `()` and `mask` float32
-  `(batch or 1, h, w, 1)` (a mask whose maximum is negative means "use the
-  attention map") -> `stylized_image` and `attention_map` `(batch, H, W, 1)`.
+  bool `()`, `region` int32 `()` (0 all, 1 foreground, 2 background) and
+  `mask` float32 `(batch or 1, h, w, 1)` (a mask whose maximum is negative
+  means "use the attention map") -> `stylized_image` and `attention_map`
+  `(batch, H, W, 1)`.
 
-Bad inputs (wrong range, NaN, images under 32 px, batch mismatch) fail
-inside the graph with `InvalidArgument`, which TF Serving returns as gRPC
-`INVALID_ARGUMENT` / HTTP 400.
+Both run `models.pipeline.StylizePipeline`, the same code as the Python
+API. Bad inputs (values outside [0, 1], NaN, images under 32 px, batch
+mismatch, options out of range) fail inside the graph with
+`InvalidArgument`, which TF Serving returns as gRPC `INVALID_ARGUMENT` /
+HTTP 400.
 """
 
 import collections
@@ -22,11 +25,15 @@ import shutil
 
 import numpy as np
 
+from tf_cbam_style import options as opts
+
 ExportResult = collections.namedtuple("ExportResult", ["path", "signatures", "warmup_requests"])
 
-SIGNATURE_DEFAULT = "serving_default"
-SIGNATURE_OPTIONS = "stylize_with_options"
-MIN_SIZE = 32
+SIGNATURE_DEFAULT = opts.SIGNATURE_DEFAULT
+SIGNATURE_OPTIONS = opts.SIGNATURE_OPTIONS
+MIN_SIZE = opts.MIN_IMAGE_SIZE
+# Floats this far outside [0, 1] are refused, as by `arrays.to_unit_range`.
+RANGE_SLACK = 1e-3
 
 
 def _check_images(content, style):
@@ -40,6 +47,10 @@ def _check_images(content, style):
                 tf.minimum(shape[1], shape[2]), MIN_SIZE,
                 message=f"`{name}` must be at least {MIN_SIZE}x{MIN_SIZE} pixels"),
             tf.debugging.assert_all_finite(image, message=f"`{name}` must not contain NaN or inf"),
+            tf.debugging.Assert(
+                tf.logical_and(tf.reduce_min(image) >= -RANGE_SLACK, tf.reduce_max(image) <= 1.0 + RANGE_SLACK),
+                [f"`{name}` must hold floats in [0, 1] (divide 8-bit values by 255); found values in",
+                 tf.reduce_min(image), tf.reduce_max(image)]),
         ]
     style_batch = tf.shape(style)[0]
     checks.append(tf.debugging.Assert(
@@ -48,7 +59,7 @@ def _check_images(content, style):
     return checks
 
 
-def _check_options(alpha, stroke_scales, num_regions, mask):
+def _check_options(alpha, stroke_scales, num_regions, region, mask):
     import tensorflow as tf
 
     return [
@@ -58,88 +69,67 @@ def _check_options(alpha, stroke_scales, num_regions, mask):
             tf.reduce_all(tf.logical_and(stroke_scales > 0.0, stroke_scales <= 1.0)),
             ["`stroke_scales` must be in (0, 1]"]),
         tf.debugging.Assert(
-            tf.logical_and(num_regions >= 1, num_regions <= 16), ["`num_regions` must be in [1, 16]"]),
+            tf.logical_and(num_regions >= 1, num_regions <= opts.MAX_NUM_REGIONS),
+            [f"`num_regions` must be in [1, {opts.MAX_NUM_REGIONS}]"]),
+        tf.debugging.Assert(
+            tf.logical_and(region >= 0, region < len(opts.REGIONS)),
+            [f"`region` must be 0 (all), 1 (foreground) or 2 (background)"]),
         tf.debugging.assert_all_finite(mask, message="`mask` must not contain NaN or inf"),
+        tf.debugging.Assert(tf.reduce_max(mask) <= 1.0 + RANGE_SLACK, ["`mask` must be in [0, 1]"]),
     ]
 
 
-class _Pipeline:
-    """The layers of one exported model, called with run-time options."""
+class _Signatures:
+    """The two signatures of one model, both running `StylizePipeline`."""
 
     def __init__(self, autoencoder):
-        from tf_cbam_style.layers import (
-            AttentionFeatureTransfer, ColorPreservation, CropLike, ForegroundComposite, PadToMultiple,
-        )
-        from tf_cbam_style.models.stylizer import StylizerConfig, build_stylizer
+        from tf_cbam_style.models.pipeline import StylizePipeline
 
-        stride = autoencoder.encoder.stride
-        self.stylizer = build_stylizer(autoencoder, StylizerConfig(method=autoencoder.attention_kind))
-        self.encoder = autoencoder.encoder
-        self.decoder = autoencoder.decoder
-        self.transfer = AttentionFeatureTransfer(attention=autoencoder.attention_kind, name="feature_transfer")
-        self.pad = PadToMultiple(stride)
-        self.crop = CropLike()
-        self.crop_map = CropLike(upsample=stride)
-        self.preserve_color = ColorPreservation()
-        self.foreground = ForegroundComposite(feather=float(stride))
-        features = self.encoder(np.zeros((1, 64, 64, 3), np.float32))
-        self.transfer(features, features)
-        self.transfer.attention.set_weights(autoencoder.attention.get_weights())
+        self.pipeline = StylizePipeline(autoencoder)
+        self.method = autoencoder.attention_kind
+        self.transfer = self.pipeline.check_method(self.method)
+
+    def _run(self, inputs, options):
+        out = self.pipeline.run(inputs, self.transfer, options)
+        return {"stylized_image": out["stylized_image"], "attention_map": out["attention_map"]}
 
     def default(self, content_image, style_image):
         import tensorflow as tf
 
+        from tf_cbam_style.models.pipeline import option_tensors
+
         with tf.control_dependencies(_check_images(content_image, style_image)):
-            out = self.stylizer({"content_image": content_image, "style_image": style_image})
+            content_image = tf.identity(content_image)
+        options = option_tensors(opts.StylizeOptions(method=self.method))
+        out = self._run({"content_image": content_image, "style_image": style_image}, options)
         return {"stylized_image": out["stylized_image"]}
 
     def with_options(self, content_image, style_image, alpha, stroke_scales, num_regions,
-                     preserve_color, foreground_only, mask):
+                     preserve_color, region, mask):
         import tensorflow as tf
 
         checks = _check_images(content_image, style_image) + _check_options(
-            alpha, stroke_scales, num_regions, mask)
+            alpha, stroke_scales, num_regions, region, mask)
         with tf.control_dependencies(checks):
-            content_features = self.encoder(self.pad(content_image))
-        style_features = self.encoder(self.pad(style_image))
-        out = self.transfer(content_features, style_features, saliency_mask=mask, alpha=alpha,
-                            stroke_scales=stroke_scales, num_regions=num_regions)
-        image = self.crop(self.decoder(out["features"]), content_image)
-        attention_map = self.crop_map(out["attention_map"], content_image)
-        image = tf.where(preserve_color, self.preserve_color(image, content_image), image)
-        composite = self.foreground(image, content_image, attention_map)["image"]
-        image = tf.where(foreground_only, composite, image)
-        return {"stylized_image": image, "attention_map": attention_map}
+            content_image = tf.identity(content_image)
+        options = {"alpha": alpha, "stroke_scales": stroke_scales, "num_regions": num_regions,
+                   "preserve_color": preserve_color, "region": region}
+        return self._run({"content_image": content_image, "style_image": style_image, "mask": mask}, options)
 
 
 def _signatures():
     import tensorflow as tf
 
-    images = [
-        tf.TensorSpec([None, None, None, 3], tf.float32, name="content_image"),
-        tf.TensorSpec([None, None, None, 3], tf.float32, name="style_image"),
-    ]
-    options = images + [
-        tf.TensorSpec([], tf.float32, name="alpha"),
-        tf.TensorSpec([None], tf.float32, name="stroke_scales"),
-        tf.TensorSpec([], tf.int32, name="num_regions"),
-        tf.TensorSpec([], tf.bool, name="preserve_color"),
-        tf.TensorSpec([], tf.bool, name="foreground_only"),
-        tf.TensorSpec([None, None, None, 1], tf.float32, name="mask"),
-    ]
-    return images, options
+    def specs(signature):
+        return [tf.TensorSpec(spec.shape, getattr(tf, spec.dtype), name=spec.name)
+                for spec in opts.SIGNATURE_INPUTS[signature]]
+
+    return specs(SIGNATURE_DEFAULT), specs(SIGNATURE_OPTIONS)
 
 
-def default_options(batch=1):
+def default_options():
     """The `stylize_with_options` extras that reproduce `serving_default`."""
-    return {
-        "alpha": np.float32(1.0),
-        "stroke_scales": np.array([0.5, 0.7071, 1.0], np.float32),
-        "num_regions": np.int32(4),
-        "preserve_color": np.bool_(False),
-        "foreground_only": np.bool_(False),
-        "mask": -np.ones((1, 1, 1, 1), np.float32),
-    }
+    return opts.option_inputs()
 
 
 def _warmup_requests(model_name, size=64):
@@ -198,13 +188,12 @@ def export_saved_model(model, export_base, version=1, warmup=True, overwrite=Fal
                 "Writing TF Serving warm-up requests needs tensorflow-serving-api: "
                 'pip install -e ".[serving]" (or pass warmup=False).'
             ) from None
-    pipeline = _Pipeline(model)
+    pipeline = _Signatures(model)
     images, options = _signatures()
     # A plain tf.Module: keras.export.ExportArchive would store every
     # variable twice (its `variables` and `_all_variables` lists).
     module = tf.Module()
-    module.stylizer = pipeline.stylizer
-    module.transfer = pipeline.transfer
+    module.autoencoder = model
     module.serving_default = tf.function(pipeline.default, input_signature=images)
     module.stylize_with_options = tf.function(pipeline.with_options, input_signature=options)
     signatures = {

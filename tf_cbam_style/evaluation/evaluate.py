@@ -10,7 +10,8 @@ from tf_cbam_style.evaluation.metrics import CONTENT_LAYERS, STYLE_LAYERS
 PairScores = collections.namedtuple(
     "PairScores",
     ["content", "style", "method", "seconds", "content_relu4_1", "content_relu5_1", "style_loss",
-     "gram_loss", "ssim", "background_change_ratio", "background_change", "salient_change"],
+     "gram_loss", "ssim", "grid_score", "color_ratio", "background_change_ratio", "background_change",
+     "salient_change"],
 )
 PairScores.__doc__ = """The scores of one stylized pair (one CSV row).
 
@@ -19,6 +20,8 @@ Attributes:
     method: method name.
     seconds: wall time of the stylization alone (after a warm-up call).
     content_relu4_1, content_relu5_1, style_loss, gram_loss, ssim: see `metrics`.
+    grid_score: `metrics.grid_score` at the encoder stride (1 = no grid).
+    color_ratio: `metrics.color_transfer_ratio` (below 1: toward the style).
     background_change_ratio, background_change, salient_change: see `attention_metric`.
 """
 
@@ -44,7 +47,7 @@ def _name(path):
 
 
 def evaluate(content_paths, style_paths, methods, *, size=512, gatys_max_pairs=None,
-             sheet_styles=3, sheet_contents=6, cbam_model=None, progress=True):
+             sheet_styles=3, sheet_contents=6, cbam_model=None, progress=True, grid_period=8):
     """Stylizes and scores every pair with every method.
 
     Contents and styles are downscaled so their longer side is at most
@@ -64,6 +67,7 @@ def evaluate(content_paths, style_paths, methods, *, size=512, gatys_max_pairs=N
         sheet_contents: how many contents (the first ones) each sheet shows.
         cbam_model: the CBAM `.keras` file whose attention defines the regions.
         progress: show a tqdm bar.
+        grid_period: the encoder stride in pixels for `grid_score` (8 at relu4_1).
 
     Returns:
         An `EvaluationResult`.
@@ -119,7 +123,9 @@ def evaluate(content_paths, style_paths, methods, *, size=512, gatys_max_pairs=N
                 region = background_change_ratio(image, contents[i], maps[i])
                 rows.append(PairScores(
                     _name(content_paths[i]), _name(style_paths[j]), method.name, seconds,
-                    *scores, region.ratio, region.background_change, region.salient_change,
+                    *scores, metrics.grid_score(image, contents[i], grid_period),
+                    metrics.color_transfer_ratio(image, contents[i], styles[j]),
+                    region.ratio, region.background_change, region.salient_change,
                 ))
                 if (i, j) in sheet_pairs:
                     sheets[_name(style_paths[j])]["rows"][i][3][method.name] = image

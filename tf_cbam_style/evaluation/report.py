@@ -20,25 +20,28 @@ Attributes:
         without matplotlib.
 """
 
-MEAN_COLUMNS = ("content_relu4_1", "content_relu5_1", "style_loss", "gram_loss", "ssim")
+MEAN_COLUMNS = ("content_relu4_1", "content_relu5_1", "style_loss", "gram_loss", "ssim", "grid_score",
+                "color_ratio")
 HEADERS = ("method", "pairs", "median s/image", "content relu4_1 ↓", "content relu5_1 ↓",
-           "style (mean/std) ↓", "Gram ↓", "SSIM ↑", "bg/salient change ↑")
+           "style (mean/std) ↓", "Gram ↓", "SSIM ↑", "grid ↓", "colour ratio ↓", "worst colour ratio ↓",
+           "bg/salient change ↑")
 
 
 def summarize(rows, pairs=None):
     """Per-method aggregates, in first-seen method order.
 
-    Means over pairs for the losses and SSIM, the median for the time and
-    for the background/salient change ratio (a ratio: skewed; `nan` pairs
-    are left out).
+    Means over pairs for the losses, SSIM, grid score and colour ratio, the
+    largest (worst) colour ratio over the pairs, and the median for the time
+    and for the background/salient change ratio (a ratio: skewed; `nan`
+    pairs are left out of the ratios).
 
     Args:
         rows: list of `PairScores`.
         pairs: optional set of `(content, style)` to restrict to.
 
     Returns:
-        dict method -> dict of `pairs`, `seconds` and the `MEAN_COLUMNS`
-        and `background_change_ratio`.
+        dict method -> dict of `pairs`, `seconds`, the `MEAN_COLUMNS`,
+        `worst_color_ratio` and `background_change_ratio`.
     """
     groups = collections.OrderedDict()
     for row in rows:
@@ -49,7 +52,10 @@ def summarize(rows, pairs=None):
         ratios = [r.background_change_ratio for r in group if math.isfinite(r.background_change_ratio)]
         entry = {"pairs": len(group), "seconds": float(np.median([r.seconds for r in group]))}
         for column in MEAN_COLUMNS:
-            entry[column] = float(np.mean([getattr(r, column) for r in group]))
+            values = [getattr(r, column) for r in group if math.isfinite(getattr(r, column))]
+            entry[column] = float(np.mean(values)) if values else float("nan")
+        colors = [r.color_ratio for r in group if math.isfinite(r.color_ratio)]
+        entry["worst_color_ratio"] = float(np.max(colors)) if colors else float("nan")
         entry["background_change_ratio"] = float(np.median(ratios)) if ratios else float("nan")
         summary[method] = entry
     return summary
@@ -70,7 +76,7 @@ def markdown_table(summary):
     lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     for method, entry in summary.items():
         cells = [f"`{method}`", entry["pairs"], entry["seconds"]] + [entry[c] for c in MEAN_COLUMNS]
-        cells.append(entry["background_change_ratio"])
+        cells += [entry["worst_color_ratio"], entry["background_change_ratio"]]
         lines.append("| " + " | ".join(c if isinstance(c, str) else _fmt(c) for c in cells) + " |")
     return "\n".join(lines)
 

@@ -10,7 +10,6 @@ from tf_cbam_style.layers.channel_attention import ChannelAttention
 from tf_cbam_style.layers.color_preservation import ColorPreservation
 from tf_cbam_style.layers.foreground_composite import ForegroundComposite
 from tf_cbam_style.layers.multi_stroke_fusion import MultiStrokeFusion
-from tf_cbam_style.layers.attention_feature_transfer import AttentionFeatureTransfer
 from tf_cbam_style.layers.crop_like import CropLike
 from tf_cbam_style.layers.pad_to_multiple import PadToMultiple
 from tf_cbam_style.layers.reflection_padding import ReflectionPadding2D
@@ -21,7 +20,6 @@ from tf_cbam_style.layers.whitening_coloring import WhiteningColoring
 
 __all__ = [
     "AdaIN",
-    "AttentionFeatureTransfer",
     "CBAM",
     "ChannelAttention",
     "ColorPreservation",

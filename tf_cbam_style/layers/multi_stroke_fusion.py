@@ -145,8 +145,21 @@ class MultiStrokeFusion(keras.layers.Layer):
                 "`features` must be a list of (batch, h, w, c) maps or one stacked "
                 f"(F, batch, h, w, c) tensor. Received: features={type(features).__name__}"
             )
-        k = self.num_regions if num_regions is None else num_regions
         saliency = normalize_map(smooth_map(normalize_map(attention_map), self.smoothing))
+        return self.fuse(features, saliency, num_regions=num_regions)
+
+    def saliency(self, attention_map):
+        """The normalised, smoothed map `fuse` expects: `(batch, h, w, 1)` in [0, 1]."""
+        return normalize_map(smooth_map(normalize_map(attention_map), self.smoothing))
+
+    def fuse(self, features, saliency, num_regions=None):
+        """Fuses stacked `(F, batch, h, w, c)` maps by a saliency already in [0, 1].
+
+        Unlike `call`, the map is used as given (no min-max normalisation or
+        smoothing), so a user mask keeps its values. Returns the same dict
+        as `call`.
+        """
+        k = self.num_regions if num_regions is None else num_regions
         shape = tf.shape(saliency)
         flat = tf.reshape(saliency, [shape[0], -1])
         centroids = kmeans_1d(flat, k, self.iterations)

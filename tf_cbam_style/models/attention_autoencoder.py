@@ -3,11 +3,20 @@ import tensorflow as tf
 
 from tf_cbam_style.layers.cbam import CBAM
 from tf_cbam_style.layers.self_attention import SelfAttention
-from tf_cbam_style.models.decoder import Decoder
+from tf_cbam_style.models.decoder import Decoder, feature_statistics
 from tf_cbam_style.models.vgg19_encoder import VGG19Encoder
 
 ATTENTIONS = ("cbam", "self_attention")
 LOSS_NAMES = ("perceptual", "pixel", "attention", "tv")
+PERCEPTUAL_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
+# Inverse mean squares of the VGG19 relu{k}_1 features of the training
+# photos relative to relu4_1's (measured on 512 random 128 px crops of
+# ../shared/data/photos, `tf_cbam_style.training.measure_feature_energy`),
+# so that with these weights every layer's feature MSE counts about as much
+# as relu4_1's. With AAMS's plain sum, relu4_1 (mean square 1.4e6) drowns
+# relu1_1 (2.9e3): the low layers, the ones that see fine detail and an
+# 8-px grid, carry 0.1 % of the loss.
+BALANCED_LAYER_WEIGHTS = {"relu1_1": 498.5, "relu2_1": 21.0, "relu3_1": 11.3, "relu4_1": 1.0}
 
 
 def make_attention(kind, name="attention"):
@@ -51,6 +60,14 @@ class AttentionAutoencoder(keras.Model):
         attention: `"cbam"` (default) or `"self_attention"`.
         pixel_weight, perceptual_weight, tv_weight, attention_weight: loss
             weights; defaults `10`, `1`, `10`, `6` from the AAMS code.
+        perceptual_layer_weights: `None` (AAMS: every layer weight 1), a dict
+            layer -> weight, or `"balanced"` (`BALANCED_LAYER_WEIGHTS`).
+        decoder_upsampling: `"nearest"` (default) or `"bilinear"`, see
+            `Decoder`.
+        skip_statistics: bool, the AAMS decoder that re-normalises its
+            lower-resolution activations to the photo's own relu3_1,
+            relu2_1 and relu1_1 statistics (see `Decoder`). Defaults to
+            `False`.
         encoder_weights: where the VGG19 weights come from, see
             `VGG19Encoder`. Saved models store `None`: their weights live in
             the archive.
@@ -82,6 +99,9 @@ class AttentionAutoencoder(keras.Model):
         perceptual_weight=1.0,
         tv_weight=10.0,
         attention_weight=6.0,
+        perceptual_layer_weights=None,
+        decoder_upsampling="nearest",
+        skip_statistics=False,
         encoder_weights="auto",
         **kwargs,
     ):
@@ -96,10 +116,28 @@ class AttentionAutoencoder(keras.Model):
         self.perceptual_weight = perceptual_weight
         self.tv_weight = tv_weight
         self.attention_weight = attention_weight
+        if perceptual_layer_weights == "balanced":
+            perceptual_layer_weights = dict(BALANCED_LAYER_WEIGHTS)
+        if perceptual_layer_weights is not None and (
+            not isinstance(perceptual_layer_weights, dict)
+            or not set(perceptual_layer_weights) <= set(PERCEPTUAL_LAYERS)
+        ):
+            raise ValueError(
+                f"`perceptual_layer_weights` must be None, 'balanced' or a dict over {PERCEPTUAL_LAYERS}. "
+                f"Received: perceptual_layer_weights={perceptual_layer_weights!r}"
+            )
+        self.perceptual_layer_weights = (
+            None if perceptual_layer_weights is None
+            else {k: float(v) for k, v in perceptual_layer_weights.items()}
+        )
+        self.decoder_upsampling = decoder_upsampling
+        self.skip_statistics = bool(skip_statistics)
         self.encoder_weights = encoder_weights
         self.encoder = VGG19Encoder(depth=depth, weights=encoder_weights, name="encoder")
         self.attention = make_attention(attention)
-        self.decoder = Decoder(depth=depth, name="decoder")
+        self.decoder = Decoder(
+            depth=depth, upsampling=decoder_upsampling, skip_statistics=skip_statistics, name="decoder"
+        )
         self.trackers = {
             name: keras.metrics.Mean(name=name) for name in ("loss",) + LOSS_NAMES
         }
@@ -125,11 +163,17 @@ class AttentionAutoencoder(keras.Model):
             "attention_map": attended["attention_map"],
         }
 
+    def skip_statistics_of(self, features):
+        """The decoder's skip statistics from a dict of encoder features (`{}` without skips)."""
+        return {name: feature_statistics(features[name]) for name in self.decoder.statistics_layers}
+
     def call(self, images, training=False):
-        features = self.encoder(images)
-        attended = self.attend(features)
+        features = self.encoder(images, return_intermediate=True)
+        attended = self.attend(features[self.depth])
         return {
-            "reconstruction": self.decoder(attended["features"]),
+            "reconstruction": self.decoder(
+                attended["features"], statistics=self.skip_statistics_of(features)
+            ),
             "attention_map": attended["attention_map"],
         }
 
@@ -137,11 +181,12 @@ class AttentionAutoencoder(keras.Model):
         """Returns a dict of the weighted loss terms and their sum `"loss"`."""
         targets = self.encoder(images, return_intermediate=True)
         attended = self.attend(targets[self.depth])
-        output = self.decoder(attended["features"])
+        output = self.decoder(attended["features"], statistics=self.skip_statistics_of(targets))
         predicted = self.encoder(output, return_intermediate=True)
-        layers = [name for name in targets if name <= "relu4_1"]
+        layers = [name for name in targets if name in PERCEPTUAL_LAYERS]
+        weights = self.perceptual_layer_weights or {}
         perceptual = tf.add_n(
-            [tf.reduce_mean(tf.square(predicted[n] - targets[n])) for n in layers]
+            [weights.get(n, 1.0) * tf.reduce_mean(tf.square(predicted[n] - targets[n])) for n in layers]
         )
         pixel = tf.reduce_mean(tf.square((output - images) * 255.0))
         tv = tf.reduce_mean(tf.abs(output[:, 1:] - output[:, :-1]) * 255.0) + tf.reduce_mean(
@@ -187,6 +232,9 @@ class AttentionAutoencoder(keras.Model):
                 "perceptual_weight": self.perceptual_weight,
                 "tv_weight": self.tv_weight,
                 "attention_weight": self.attention_weight,
+                "perceptual_layer_weights": self.perceptual_layer_weights,
+                "decoder_upsampling": self.decoder_upsampling,
+                "skip_statistics": self.skip_statistics,
                 # A saved model carries its own encoder weights.
                 "encoder_weights": None,
             }

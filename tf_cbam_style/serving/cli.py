@@ -152,7 +152,9 @@ def _add_client(subparsers):
         "--num-regions", type=int, default=None, help="saliency regions, 1..16 (default: 4)"
     )
     p.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
-    p.add_argument("--foreground-only", action="store_true", help="stylize only the salient region")
+    p.add_argument("--region", choices=["all", "foreground", "background"], default=None,
+                   help="stylize all, only the salient object, or only the background")
+    p.add_argument("--foreground-only", action="store_true", help="deprecated: --region foreground")
     p.add_argument("--mask", metavar="PATH", help="grayscale image replacing the attention map")
     p.add_argument(
         "--save-attention",
@@ -206,13 +208,14 @@ def _client_options(args):
     }
     if args.preserve_color:
         given["preserve_color"] = True
+    if args.region is not None:
+        given["region"] = args.region
     if args.foreground_only:
         given["foreground_only"] = True
     if args.mask:
         from tf_cbam_style.io import load_image
 
-        rgb = load_image(args.mask, min_size=1)
-        given["mask"] = rgb @ [0.299, 0.587, 0.114]
+        given["mask"] = load_image(args.mask, min_size=1)  # RGB -> luminance by the arrays rule
     wants_options = bool(given) or bool(args.save_attention)
     if args.signature is None:
         args.signature = OPTIONS_SIGNATURE if wants_options else "serving_default"

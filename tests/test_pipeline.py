@@ -1,0 +1,117 @@
+"""The one pipeline: fixed vs run-time options, alpha ends, masks, regions, no retracing."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tf_cbam_style as tcs
+from tf_cbam_style.models.pipeline import StylizePipeline, option_tensors
+from tf_cbam_style.options import METHOD_NAMES, StylizeOptions
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model_path):
+    return tcs.load_model(tiny_model_path)
+
+
+@pytest.fixture(scope="module")
+def skip_model():
+    from tf_cbam_style.models import AttentionAutoencoder
+
+    model = AttentionAutoencoder(depth="relu3_1", skip_statistics=True, decoder_upsampling="bilinear",
+                                 encoder_weights=None)
+    model.build()
+    return model
+
+
+def _images(rng, size=(40, 48), style_size=(44, 36)):
+    return (rng.uniform(size=(1, *size, 3)).astype(np.float32),
+            rng.uniform(size=(1, *style_size, 3)).astype(np.float32))
+
+
+def test_fixed_and_runtime_stroke_scales_agree(model, rng):
+    content, style = _images(rng)
+    pipeline = StylizePipeline(model)
+    options = StylizeOptions(alpha=0.6, stroke_scales=(0.5, 1.0), num_regions=3)
+    runtime = option_tensors(options)
+    fixed = dict(runtime, stroke_scales=options.stroke_scales)
+    inputs = {"content_image": content, "style_image": style}
+    a = pipeline.run(inputs, "multi_stroke", runtime)["stylized_image"].numpy()
+    b = pipeline.run(inputs, "multi_stroke", fixed)["stylized_image"].numpy()
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", [m for m in METHOD_NAMES if m != "self_attention"])
+def test_alpha_zero_is_the_reconstruction_for_every_method(model, skip_model, rng, method):
+    content, style = _images(rng)
+    for m in (model, skip_model):
+        reconstruction = np.clip(m(content)["reconstruction"].numpy()[0], 0, 1)
+        zero = tcs.stylize(content[0], style[0], method=method, alpha=0.0, model=m).image
+        np.testing.assert_allclose(zero, reconstruction, atol=1e-5)
+        other_style = tcs.stylize(content[0], style[0, ::-1] * 0.5, method=method, alpha=0.0, model=m).image
+        np.testing.assert_allclose(zero, other_style, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", [m for m in METHOD_NAMES if m != "self_attention"])
+def test_alpha_one_is_full_style_and_alpha_moves_monotonically(skip_model, rng, method):
+    content, style = _images(rng)
+    outputs = [tcs.stylize(content[0], style[0], method=method, alpha=a, model=skip_model).image
+               for a in (0.0, 0.5, 1.0)]
+    full = tcs.stylize(content[0], style[0], method=method, model=skip_model).image
+    np.testing.assert_array_equal(outputs[2], full)  # alpha defaults to 1
+    change = [np.abs(o - outputs[0]).mean() for o in outputs]
+    assert change[0] == 0 and 0 < change[1] < change[2]
+
+
+def test_changing_options_and_methods_does_not_retrace(model, rng):
+    from tf_cbam_style import api
+
+    content, style = _images(rng)
+    for alpha, scales, regions in ((1.0, (0.5, 1.0), 2), (0.3, (1.0,), 4), (0.7, (0.5, 0.7071, 1.0), 3)):
+        tcs.stylize(content[0], style[0], alpha=alpha, stroke_scales=scales, num_regions=regions, model=model)
+    tcs.stylize(content[0, :36], style[0, :40], model=model, region="background", preserve_color=True)
+    function = api.pipeline_function(model, "multi_stroke")
+    assert function.experimental_get_tracing_count() == 1
+
+
+def test_user_mask_is_used_as_given_and_regions_keep_the_other_part(model, rng):
+    content, style = _images(rng, size=(64, 64))
+    mask = np.zeros((64, 64), np.float32)
+    mask[16:48, 16:48] = 1.0
+    full = tcs.stylize(content[0], style[0], model=model, mask=mask)
+    fg = tcs.stylize(content[0], style[0], model=model, mask=mask, region="foreground")
+    bg = tcs.stylize(content[0], style[0], model=model, mask=mask, region="background")
+    inside, outside = mask > 0.5, mask < 0.5
+    np.testing.assert_allclose(fg.image[outside], content[0][outside], atol=1e-6)
+    np.testing.assert_allclose(fg.image[inside], full.image[inside], atol=1e-6)
+    np.testing.assert_allclose(bg.image[inside], content[0][inside], atol=1e-6)
+    np.testing.assert_allclose(bg.image[outside], full.image[outside], atol=1e-6)
+
+
+def test_foreground_only_is_a_deprecated_alias(model, rng):
+    content, style = _images(rng)
+    with pytest.warns(DeprecationWarning, match="region='foreground'"):
+        old = tcs.stylize(content[0], style[0], model=model, foreground_only=True).image
+    new = tcs.stylize(content[0], style[0], model=model, region="foreground").image
+    np.testing.assert_array_equal(old, new)
+    with pytest.raises(ValueError, match="contradicts"):
+        tcs.stylize(content[0], style[0], model=model, foreground_only=True, region="background")
+
+
+def test_profiler_and_keras_model_run_the_same_pipeline(model, rng):
+    from tf_cbam_style.evaluation.profile import STAGES, profile_pipeline
+    from tf_cbam_style.models import build_stylizer
+
+    content, style = _images(rng, size=(48, 40), style_size=(40, 40))
+    options = StylizeOptions(alpha=0.7, num_regions=3, preserve_color=True, stroke_scales=(0.5, 1.0))
+    keras_out = build_stylizer(model, options)({"content_image": content, "style_image": style})
+    api_out = tcs.stylize(content[0], style[0], model=model, alpha=0.7, num_regions=3, preserve_color=True,
+                          stroke_scales=(0.5, 1.0), style_max_size=None)
+    # Same ops on the same inputs, but the Keras model sees static image sizes
+    # and the API's tf.function dynamic ones, so oneDNN may pick other conv
+    # kernels: float32 round-off, measured at most 1.1e-5 here (1/350 of an
+    # 8-bit level). 5e-5 leaves room for other CPUs; any real difference
+    # (another option, stage or order) is above 1e-3.
+    np.testing.assert_allclose(keras_out["stylized_image"].numpy()[0], api_out.image, atol=5e-5)
+    profile = profile_pipeline(model, content[0], style[0], repeats=1, options=options)
+    assert list(profile.stages) == list(STAGES)

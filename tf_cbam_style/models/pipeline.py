@@ -1,0 +1,207 @@
+"""The one stylization pipeline, as an ordered list of stages.
+
+Everything that stylizes goes through `StylizePipeline`: the Python API
+(`api.stylize`, one `tf.function` traced once per model, options and method
+as run-time tensors), the Keras functional model of `build_stylizer`
+(options fixed), the SavedModel signatures and the TF.js graph (options as
+run-time inputs), and the profiler (each stage timed on its own). The stages:
+
+1. `encoder`: pad content and style to the encoder stride and encode both
+   (relu1_1 .. the depth);
+2. `attention`: the trained attention on the instance-normalised content
+   features, exactly as in training, giving the attended features `A` (what
+   the decoder was trained to reconstruct) and the saliency map; a user
+   mask replaces the map;
+3. the method's transfer stages (`tf_cbam_style.transfers`), giving the
+   fully stylized features `T`;
+4. `blend`: `alpha * T + (1 - alpha) * A`, and the decoder's skip statistics
+   `alpha * style + (1 - alpha) * content`; so alpha 0 is the autoencoder's
+   reconstruction of the content for every method;
+5. `decoder`: decode and crop to the content's size;
+6. `output`: colour preservation, the region composite (`region`
+   foreground / background) and the attention map at image resolution.
+"""
+
+import tensorflow as tf
+
+from tf_cbam_style import options as opts
+from tf_cbam_style.layers.adain import AdaIN
+from tf_cbam_style.layers.color_preservation import ColorPreservation
+from tf_cbam_style.layers.foreground_composite import ForegroundComposite
+from tf_cbam_style.layers.multi_stroke_fusion import MultiStrokeFusion
+from tf_cbam_style.layers.style_swap import StyleSwap
+from tf_cbam_style.layers.whitening_coloring import WhiteningColoring
+from tf_cbam_style.models.decoder import feature_statistics
+from tf_cbam_style.transfers import transfer_stages
+
+# Inputs of `StylizePipeline.run` besides the images, with their dtypes.
+RUNTIME_OPTIONS = {
+    "alpha": tf.float32,
+    "stroke_scales": tf.float32,
+    "num_regions": tf.int32,
+    "preserve_color": tf.bool,
+    "region": tf.int32,
+}
+
+
+def option_tensors(options):
+    """`StylizeOptions` -> the run-time option tensors of `StylizePipeline.run`."""
+    return {
+        "alpha": tf.constant(options.alpha, tf.float32),
+        "stroke_scales": tf.constant(options.stroke_scales, tf.float32),
+        "num_regions": tf.constant(options.num_regions, tf.int32),
+        "preserve_color": tf.constant(options.preserve_color),
+        "region": tf.constant(opts.REGIONS.index(options.region), tf.int32),
+    }
+
+
+class StylizePipeline:
+    """The stylization pipeline of one trained `AttentionAutoencoder`.
+
+    The encoder, attention and decoder are the model's own layers (shared
+    weights); the transfer layers have no weights.
+
+    Args:
+        autoencoder: a built `AttentionAutoencoder`.
+
+    Example:
+
+    >>> pipeline = StylizePipeline(model)
+    >>> out = pipeline.run({"content_image": c, "style_image": s}, "multi_stroke",
+    ...                    option_tensors(StylizeOptions()))
+    >>> out["stylized_image"].shape  # (1, H, W, 3) in [0, 1]
+    """
+
+    def __init__(self, autoencoder):
+        if not autoencoder.built:
+            autoencoder.build()
+        self.autoencoder = autoencoder
+        self.depth = autoencoder.depth
+        self.stride = autoencoder.encoder.stride
+        self.wct = WhiteningColoring(name="whitening_coloring")
+        self.swap = StyleSwap(patch_size=opts.PATCH_SIZE, stroke_scales=(1.0,), name="style_swap")
+        self.fusion = MultiStrokeFusion(num_regions=opts.DEFAULT_NUM_REGIONS, theta=opts.FUSION_THETA,
+                                        name="fusion")
+        self.adain = AdaIN(name="adain")
+        self.color_preservation = ColorPreservation(name="preserve_color")
+        self.composite = ForegroundComposite(feather=1.0, name="region_composite")
+        # Imported here, not while tracing (AutoGraph cannot convert importlib).
+        self._transfer_stages = {kind: transfer_stages(kind) for kind in opts.TRANSFERS}
+
+    # -- which transfers this model can run ------------------------------
+
+    def check_method(self, method):
+        """The transfer kind of `method` (see `options.transfer_for`)."""
+        return opts.transfer_for(method, self.autoencoder.attention_kind)
+
+    # -- the stages -------------------------------------------------------
+
+    def _pad(self, images):
+        m = self.stride
+        h, w = tf.shape(images)[1], tf.shape(images)[2]
+        return tf.pad(images, [[0, 0], [0, (-h) % m], [0, (-w) % m], [0, 0]], mode="REFLECT")
+
+    def encode(self, state):
+        encoder = self.autoencoder.encoder
+        return {
+            "content_features": encoder(self._pad(state["content_image"]), return_intermediate=True),
+            "style_features": encoder(self._pad(state["style_image"]), return_intermediate=True),
+        }
+
+    def attend(self, state):
+        attended = self.autoencoder.attend(state["content_features"][self.depth])
+        saliency = self.fusion.saliency(attended["attention_map"])
+        new = {"attended": attended["features"]}
+        mask = state.get("mask")
+        if mask is not None:
+            # A user mask (max >= 0) replaces the attention map as it is,
+            # without min-max normalisation; max < 0 means "no mask".
+            content = state["content_image"]
+            size = tf.shape(content)[1:3]
+            mask = tf.cast(mask, saliency.dtype)
+            mask_image = tf.clip_by_value(tf.image.resize(mask, size, method="bilinear"), 0.0, 1.0)
+            mask_image = tf.broadcast_to(mask_image, tf.shape(content[..., :1]))
+            padded = self._pad_to(mask_image, tf.shape(state["content_features"]["relu1_1"])[1:3])
+            resized = tf.image.resize(padded, tf.shape(saliency)[1:3], method="area")
+            use_mask = tf.reduce_max(mask) >= 0.0
+            saliency = tf.where(use_mask, tf.clip_by_value(resized, 0.0, 1.0), saliency)
+            new["mask_image"] = mask_image
+            new["use_mask"] = use_mask
+        new["saliency"] = saliency
+        return new
+
+    @staticmethod
+    def _pad_to(images, size):
+        h, w = tf.shape(images)[1], tf.shape(images)[2]
+        return tf.pad(images, [[0, 0], [0, size[0] - h], [0, size[1] - w], [0, 0]], mode="SYMMETRIC")
+
+    def blend(self, state):
+        alpha = tf.cast(state["alpha"], tf.float32)
+        features = alpha * state["transferred"] + (1.0 - alpha) * state["attended"]
+        statistics = {}
+        for name in self.autoencoder.decoder.statistics_layers:
+            content_mean, content_std = feature_statistics(state["content_features"][name])
+            style_mean, style_std = feature_statistics(state["style_features"][name])
+            statistics[name] = (alpha * style_mean + (1.0 - alpha) * content_mean,
+                                alpha * style_std + (1.0 - alpha) * content_std)
+        return {"features": features, "statistics": statistics}
+
+    def decode(self, state):
+        image = self.autoencoder.decoder(state["features"], statistics=state["statistics"])
+        h, w = tf.shape(state["content_image"])[1], tf.shape(state["content_image"])[2]
+        return {"decoded": tf.clip_by_value(image[:, :h, :w, :], 0.0, 1.0)}
+
+    def output(self, state):
+        content = state["content_image"]
+        image = state["decoded"]
+        image = tf.where(tf.cast(state["preserve_color"], tf.bool),
+                         self.color_preservation(image, content), image)
+        h, w = tf.shape(content)[1], tf.shape(content)[2]
+        padded_size = tf.shape(state["saliency"])[1:3] * self.stride
+        saliency = tf.image.resize(state["saliency"], padded_size, method="bilinear")
+        attention_map = tf.clip_by_value(saliency[:, :h, :w, :], 0.0, 1.0)
+        matte = self.composite.matte(state["saliency"], padded_size)[:, :h, :w, :]
+        if "mask_image" in state:
+            matte = tf.where(state["use_mask"], state["mask_image"], matte)
+        region = tf.cast(state["region"], tf.int32)
+        foreground = matte * image + (1.0 - matte) * content
+        background = matte * content + (1.0 - matte) * image
+        image = tf.where(tf.equal(region, 1), foreground, tf.where(tf.equal(region, 2), background, image))
+        return {"stylized_image": image, "attention_map": attention_map, "matte": matte}
+
+    def stages(self, transfer):
+        """The ordered `(name, function)` stages for the transfer kind `transfer`.
+
+        Each function takes the state dict and returns new entries.
+        """
+        if transfer not in opts.TRANSFERS:
+            raise ValueError(f"`transfer` must be one of {opts.TRANSFERS}. Received: transfer={transfer!r}")
+        inner = [(name, (lambda state, f=f: f(self, state))) for name, f in self._transfer_stages[transfer]]
+        return ([("encoder", self.encode), ("attention", self.attend)] + inner
+                + [("blend", self.blend), ("decoder", self.decode), ("output", self.output)])
+
+    # -- running ------------------------------------------------------------
+
+    def run(self, inputs, transfer, options):
+        """Runs the pipeline; works eagerly, in a `tf.function` and in Keras.
+
+        Args:
+            inputs: dict with `content_image` `(batch, H, W, 3)`,
+                `style_image` `(batch or 1, Hs, Ws, 3)` (RGB float32 in
+                [0, 1], at least 32 px a side), and optionally `mask`
+                `(batch or 1, h, w, 1)` in [0, 1] (max < 0: no mask).
+            transfer: a transfer kind of `options.TRANSFERS` (see
+                `check_method`); it shapes the graph.
+            options: dict of run-time option tensors (`option_tensors`);
+                `stroke_scales` may also be a Python tuple (fixed scales).
+
+        Returns:
+            A dict with `stylized_image` `(batch, H, W, 3)` in [0, 1],
+            `attention_map` `(batch, H, W, 1)` in [0, 1] and `matte`
+            `(batch, H, W, 1)`, the region composite's matte.
+        """
+        state = dict(inputs)
+        state.update(options)
+        for _, stage in self.stages(transfer):
+            state.update(stage(state))
+        return {k: state[k] for k in ("stylized_image", "attention_map", "matte")}

@@ -1,0 +1,282 @@
+"""The stylization knobs, their defaults and checks, and the method registry.
+
+This module is the one home of these facts: the Python API, the command
+line, the pipeline, the SavedModel signatures, the serving client and the
+test stand-in all read them from here, and `tf-cbam-style export tfjs`
+writes them for the web demo (`web_demo/model/options.json`). It imports
+neither TensorFlow nor Keras, so the command line can check its arguments
+before loading either.
+
+A new transfer method is one file under `tf_cbam_style/transfers/` (a
+function `transfer(pipeline, content, style, options)`) plus one line in
+`METHODS` here.
+"""
+
+import collections
+import dataclasses
+import difflib
+import warnings
+
+import numpy as np
+
+MethodSpec = collections.namedtuple("MethodSpec", ["transfer", "attention", "description"])
+MethodSpec.__doc__ = """One stylization method.
+
+Attributes:
+    transfer: the feature transfer, a module name under
+        `tf_cbam_style.transfers`.
+    attention: the attention kind the method needs its model trained with
+        (`"cbam"` or `"self_attention"`), or `None`: any model's decoder
+        (the shipped CBAM model by default), with its attention used only
+        for the map.
+    description: one line for help texts and reports.
+"""
+
+# The method registry: name -> MethodSpec, in the order of tables and help.
+METHODS = {
+    "cbam": MethodSpec("multi_stroke", "cbam", "CBAM attention, multi-stroke style swap (ours)"),
+    "self_attention": MethodSpec("multi_stroke", "self_attention",
+                                 "AAMS self-attention, multi-stroke style swap (Yao et al. 2019)"),
+    "adain": MethodSpec("adain", None, "AdaIN at the encoder depth (Huang & Belongie 2017)"),
+    "wct": MethodSpec("wct", None, "whitening and colouring (Li et al. 2017)"),
+    "style_swap": MethodSpec("style_swap", None, "single-scale style swap (Chen & Schmidt 2016)"),
+}
+METHOD_NAMES = tuple(METHODS)
+TRANSFERS = tuple(dict.fromkeys(spec.transfer for spec in METHODS.values()))
+ATTENTIONS = ("cbam", "self_attention")
+DEPTHS = ("relu3_1", "relu4_1", "relu5_1")
+DEFAULT_DEPTH = "relu4_1"
+STRIDES = {"relu3_1": 4, "relu4_1": 8, "relu5_1": 16}
+
+# Which part of the photo is stylized; the other part stays the photo.
+REGIONS = ("all", "foreground", "background")
+
+DEFAULT_ALPHA = 1.0
+DEFAULT_STROKE_SCALES = (0.5, 0.7071, 1.0)  # AAMS: 1/2, 1/sqrt(2), 1
+DEFAULT_NUM_REGIONS = 4  # AAMS: K = 4
+MAX_NUM_REGIONS = 16
+PATCH_SIZE = 5  # style-swap patch, AAMS
+FUSION_THETA = 50.0  # softmax sharpness of the stroke fusion, AAMS
+MIN_IMAGE_SIZE = 32  # pixels, shorter side of any content or style
+DEFAULT_STYLE_MAX_SIZE = 512  # pixels, longer side of the style
+
+
+def model_name(attention, depth=DEFAULT_DEPTH):
+    """The shipped model folder name, e.g. `cbam_relu4_1`."""
+    return f"{attention}_{depth}"
+
+
+def check_method(method):
+    """Returns `method` if registered, else raises a `ValueError` naming the closest one."""
+    if method not in METHODS:
+        close = difflib.get_close_matches(str(method), METHOD_NAMES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"`method` must be one of {METHOD_NAMES}.{hint} Received: method={method!r}")
+    return method
+
+
+def transfer_for(method, attention_kind):
+    """The transfer kind of `method` for a model trained with `attention_kind`.
+
+    Raises:
+        ValueError: for an unknown method, or one that needs a model trained
+            with another attention.
+    """
+    spec = METHODS[check_method(method)]
+    if spec.attention is not None and spec.attention != attention_kind:
+        raise ValueError(
+            f"`method={method!r}` needs a model trained with that attention ({spec.attention!r}); "
+            f"this model uses {attention_kind!r}. Received: method={method!r}"
+        )
+    return spec.transfer
+
+
+def _check_alpha(alpha):
+    try:
+        value = float(alpha)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(alpha, (bool, np.bool_)) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"`alpha` must be a float in [0, 1]. Received: alpha={alpha!r}")
+    return value
+
+
+def _check_stroke_scales(stroke_scales):
+    if isinstance(stroke_scales, (str, bytes)) or not np.iterable(stroke_scales):
+        raise ValueError(
+            "`stroke_scales` must be a sequence of floats in (0, 1] such as (0.5, 1.0). "
+            f"Received: stroke_scales={stroke_scales!r}"
+        )
+    try:
+        scales = tuple(float(s) for s in stroke_scales)
+    except (TypeError, ValueError):
+        scales = ()
+    if not scales or any(not 0.0 < s <= 1.0 for s in scales):
+        raise ValueError(
+            "`stroke_scales` must be a non-empty sequence of floats in (0, 1]. "
+            f"Received: stroke_scales={stroke_scales!r}"
+        )
+    return scales
+
+
+def _check_num_regions(num_regions):
+    if (
+        isinstance(num_regions, (bool, np.bool_))
+        or not isinstance(num_regions, (int, np.integer))
+        or not 1 <= int(num_regions) <= MAX_NUM_REGIONS
+    ):
+        raise ValueError(
+            f"`num_regions` must be an int in [1, {MAX_NUM_REGIONS}]. Received: num_regions={num_regions!r}"
+        )
+    return int(num_regions)
+
+
+def _check_region(region):
+    if region not in REGIONS:
+        raise ValueError(f"`region` must be one of {REGIONS}. Received: region={region!r}")
+    return region
+
+
+@dataclasses.dataclass(frozen=True)
+class StylizeOptions:
+    """The run-time knobs of one stylization, checked once when made.
+
+    Attributes:
+        method: a name of `METHODS`. Defaults to `"cbam"`.
+        alpha: float in [0, 1], stylization strength: 0 gives the decoder's
+            reconstruction of the content (no style at all), 1 full style.
+        stroke_scales: floats in (0, 1], the style resize factors of the
+            multi-stroke swap; 1.0 gives the finest strokes. The order does
+            not matter (the swap sorts them from fine to coarse).
+        num_regions: int in [1, 16], saliency levels `K` of the stroke fusion.
+        preserve_color: keep the content's colours (luminance transfer).
+        region: `"all"` (default), `"foreground"` (only the salient object
+            is stylized) or `"background"` (the object stays the photo).
+
+    Raises:
+        ValueError: naming the first bad field and its value.
+
+    Example:
+
+    >>> StylizeOptions(alpha=0.5, stroke_scales=[0.5, 1]).stroke_scales
+    (0.5, 1.0)
+    """
+
+    method: str = "cbam"
+    alpha: float = DEFAULT_ALPHA
+    stroke_scales: tuple = DEFAULT_STROKE_SCALES
+    num_regions: int = DEFAULT_NUM_REGIONS
+    preserve_color: bool = False
+    region: str = "all"
+
+    def __post_init__(self):
+        check_method(self.method)
+        object.__setattr__(self, "alpha", _check_alpha(self.alpha))
+        object.__setattr__(self, "stroke_scales", _check_stroke_scales(self.stroke_scales))
+        object.__setattr__(self, "num_regions", _check_num_regions(self.num_regions))
+        if not isinstance(self.preserve_color, (bool, np.bool_)):
+            raise ValueError(
+                f"`preserve_color` must be a bool. Received: preserve_color={self.preserve_color!r}"
+            )
+        object.__setattr__(self, "preserve_color", bool(self.preserve_color))
+        _check_region(self.region)
+
+    @property
+    def spec(self):
+        """The method's `MethodSpec`."""
+        return METHODS[self.method]
+
+    def replace(self, **changes):
+        """A copy with `changes` applied (and checked)."""
+        return dataclasses.replace(self, **changes)
+
+
+def resolve_region(region="all", foreground_only=None):
+    """The region from the `region` knob and the deprecated `foreground_only` flag.
+
+    `foreground_only=True` means `region="foreground"` and warns with a
+    `DeprecationWarning`; combining it with another region is an error.
+    """
+    _check_region(region)
+    if foreground_only is None or foreground_only is False:
+        return region
+    warnings.warn(
+        "`foreground_only` is deprecated; use region='foreground'.", DeprecationWarning, stacklevel=3
+    )
+    if region not in ("all", "foreground"):
+        raise ValueError(
+            "`foreground_only=True` contradicts `region`. "
+            f"Received: foreground_only=True, region={region!r}"
+        )
+    return "foreground"
+
+
+# ---------------------------------------------------------------------------
+# The serving signatures (also the TF.js graph's inputs)
+# ---------------------------------------------------------------------------
+
+SIGNATURE_DEFAULT = "serving_default"
+SIGNATURE_OPTIONS = "stylize_with_options"
+SIGNATURES = (SIGNATURE_DEFAULT, SIGNATURE_OPTIONS)
+
+InputSpec = collections.namedtuple("InputSpec", ["name", "dtype", "shape"])
+InputSpec.__doc__ = """One signature input: name, numpy dtype name, shape (`None`: any size)."""
+
+IMAGE_INPUTS = (
+    InputSpec("content_image", "float32", (None, None, None, 3)),
+    InputSpec("style_image", "float32", (None, None, None, 3)),
+)
+OPTION_INPUTS = (
+    InputSpec("alpha", "float32", ()),
+    InputSpec("stroke_scales", "float32", (None,)),
+    InputSpec("num_regions", "int32", ()),
+    InputSpec("preserve_color", "bool", ()),
+    InputSpec("region", "int32", ()),  # index into REGIONS
+    InputSpec("mask", "float32", (None, None, None, 1)),  # max < 0: no mask
+)
+SIGNATURE_INPUTS = {
+    SIGNATURE_DEFAULT: IMAGE_INPUTS,
+    SIGNATURE_OPTIONS: IMAGE_INPUTS + OPTION_INPUTS,
+}
+SIGNATURE_OUTPUTS = {
+    SIGNATURE_DEFAULT: ("stylized_image",),
+    SIGNATURE_OPTIONS: ("stylized_image", "attention_map"),
+}
+
+
+def no_mask():
+    """The `mask` input meaning "no mask, use the attention": `(1, 1, 1, 1)` of -1."""
+    return np.full((1, 1, 1, 1), -1.0, np.float32)
+
+
+def option_inputs(options=None, mask=None):
+    """The option inputs of `stylize_with_options` as numpy arrays.
+
+    Args:
+        options: a `StylizeOptions` (the defaults when `None`).
+        mask: `None`, or a float32 `(batch or 1, H, W, 1)` mask in [0, 1].
+    """
+    options = options if options is not None else StylizeOptions()
+    return {
+        "alpha": np.float32(options.alpha),
+        "stroke_scales": np.asarray(options.stroke_scales, np.float32),
+        "num_regions": np.int32(options.num_regions),
+        "preserve_color": np.bool_(options.preserve_color),
+        "region": np.int32(REGIONS.index(options.region)),
+        "mask": no_mask() if mask is None else np.asarray(mask, np.float32),
+    }
+
+
+def web_demo_options():
+    """The defaults and ranges the web demo shows, as a JSON-ready dict."""
+    return {
+        "alpha": DEFAULT_ALPHA,
+        "strokeScales": list(DEFAULT_STROKE_SCALES),
+        "numRegions": DEFAULT_NUM_REGIONS,
+        "maxNumRegions": MAX_NUM_REGIONS,
+        "preserveColor": False,
+        "region": "all",
+        "regions": list(REGIONS),
+        "minImageSize": MIN_IMAGE_SIZE,
+        "styleMaxSize": DEFAULT_STYLE_MAX_SIZE,
+    }
