@@ -115,3 +115,43 @@ def test_profiler_and_keras_model_run_the_same_pipeline(model, rng):
     np.testing.assert_allclose(keras_out["stylized_image"].numpy()[0], api_out.image, atol=5e-5)
     profile = profile_pipeline(model, content[0], style[0], repeats=1, options=options)
     assert list(profile.stages) == list(STAGES)
+
+
+@pytest.mark.parametrize("value", [1.0, 0.99])
+def test_all_one_mask_means_everything_is_foreground(model, rng, value):
+    content, style = _images(rng, size=(48, 48))
+    mask = np.full((48, 48), value, np.float32)
+    full = tcs.stylize(content[0], style[0], model=model, mask=mask).image
+    fg = tcs.stylize(content[0], style[0], model=model, mask=mask, region="foreground").image
+    bg = tcs.stylize(content[0], style[0], model=model, mask=mask, region="background").image
+    np.testing.assert_allclose(fg, value * full + (1 - value) * content[0], atol=1e-5)
+    np.testing.assert_allclose(bg, value * content[0] + (1 - value) * full, atol=1e-5)
+
+
+@pytest.mark.parametrize("value", [0.0, 0.01])
+def test_all_zero_mask_means_nothing_is_foreground(model, rng, value):
+    content, style = _images(rng, size=(48, 48))
+    mask = np.full((48, 48), value, np.float32)
+    fg = tcs.stylize(content[0], style[0], model=model, mask=mask, region="foreground").image
+    np.testing.assert_allclose(fg, content[0], atol=0.011)
+
+
+def test_uint8_and_float_masks_agree(model, rng):
+    content, style = _images(rng, size=(48, 48))
+    soft = np.linspace(0, 1, 48 * 48, dtype=np.float32).reshape(48, 48)
+    as_uint8 = np.round(soft * 255).astype(np.uint8)
+    a = tcs.stylize(content[0], style[0], model=model, mask=as_uint8, region="foreground").image
+    b = tcs.stylize(content[0], style[0], model=model, mask=as_uint8 / 255.0, region="foreground").image
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    rgb = np.repeat((as_uint8 / 255.0)[..., None], 3, axis=-1)  # an RGB mask is read as its luminance
+    c = tcs.stylize(content[0], style[0], model=model, mask=rgb, region="foreground").image
+    np.testing.assert_allclose(c, b, atol=1e-5)
+
+
+def test_blank_photo_has_a_flat_attention_map(model, rng):
+    grey = np.full((48, 56, 3), 0.5, np.float32)
+    _, style = _images(rng)
+    result = tcs.stylize(grey, style[0], model=model)
+    np.testing.assert_array_equal(result.attention_map, 0.0)
+    fg = tcs.stylize(grey, style[0], model=model, region="foreground").image
+    np.testing.assert_allclose(fg, grey, atol=0.01)  # no object: nothing to stylize

@@ -195,6 +195,8 @@ def _add_train(subparsers):
                    help="Keras VGG19 weights file; default: $TF_CBAM_STYLE_VGG_WEIGHTS, else 'imagenet'")
     p.add_argument("--crop-schedule", default=None, metavar="CROP:STEPS,...",
                    help="curriculum, e.g. 128:3000,256:1000 (overrides --crop-size and --steps)")
+    p.add_argument("--image-size", type=int, default=None,
+                   help="shorter side photos are resized to before cropping (default: the crop size)")
     p.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"],
                    help="cosine: from --lr down to a tenth of it over all steps")
     p.add_argument("--init-from", default=None, metavar="MODEL",
@@ -237,6 +239,7 @@ def _run_train(args):
         seed=args.seed, vgg_weights=args.vgg_weights, crop_schedule=args.crop_schedule,
         lr_schedule=args.lr_schedule, init_from=args.init_from, decoder_upsampling=args.upsampling,
         skip_statistics=args.skip_statistics, eval_data=args.eval_data, loss_weights=weights or None,
+        image_size=args.image_size,
     )
     return 0
 

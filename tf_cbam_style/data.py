@@ -50,20 +50,26 @@ def _decode(path):
     return tf.cast(image, tf.float32) / 255.0
 
 
-def _random_crop(image, crop_size, seed):
+def _random_crop(image, crop_size, seed, image_size=None):
     shape = tf.shape(image)
     short = tf.cast(tf.minimum(shape[0], shape[1]), tf.float32)
-    scale = tf.cast(crop_size, tf.float32) / short
+    target = max(crop_size, image_size or crop_size)
+    scale = tf.cast(target, tf.float32) / short
     new_size = tf.cast(tf.math.ceil(tf.cast(shape[:2], tf.float32) * scale), tf.int32)
     new_size = tf.maximum(new_size, crop_size)
-    image = tf.image.resize(image, new_size, method="area" if crop_size < 256 else "bilinear")
+    image = tf.image.resize(image, new_size, method="area" if target < 256 else "bilinear")
     image = tf.image.stateless_random_crop(image, [crop_size, crop_size, 3], seed=seed)
     image = tf.image.stateless_random_flip_left_right(image, seed=seed + 1)
     return tf.clip_by_value(image, 0.0, 1.0)
 
 
-def make_dataset(files, crop_size=256, batch_size=8, seed=0, repeat=True, shuffle=True):
+def make_dataset(files, crop_size=256, batch_size=8, seed=0, repeat=True, shuffle=True, image_size=None):
     """Random, seeded crops of `files` as float32 batches in [0, 1].
+
+    Each photo is resized so its shorter side is `image_size` (default:
+    `crop_size`, the whole photo at crop scale), then cropped at random to
+    `crop_size` and flipped at random. `image_size=256` with 128 px crops
+    trains at the scale of 256 px photos for a quarter of the cost.
 
     Files that still fail to decode at run time (e.g. truncated JPEGs that
     passed the header check) are dropped instead of stopping training.
@@ -77,7 +83,7 @@ def make_dataset(files, crop_size=256, batch_size=8, seed=0, repeat=True, shuffl
         ds = ds.repeat()
     ds = ds.enumerate()
     ds = ds.map(
-        lambda i, p: _random_crop(_decode(p), crop_size, tf.stack([tf.cast(i, tf.int32), seed])),
+        lambda i, p: _random_crop(_decode(p), crop_size, tf.stack([tf.cast(i, tf.int32), seed]), image_size),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )

@@ -188,6 +188,7 @@ def train(
     eval_data=None,
     eval_size=256,
     loss_weights=None,
+    image_size=None,
 ):
     """Trains an `AttentionAutoencoder` to reconstruct the photos in `data`.
 
@@ -219,6 +220,8 @@ def train(
         decoder_upsampling, skip_statistics: the decoder (see `Decoder`).
         eval_data: optional folder of held-out photos, scored after every
             epoch (PSNR/SSIM at `eval_size` px, see `reconstruction`).
+        image_size: shorter side photos are resized to before cropping
+            (see `make_dataset`); default: the crop size.
         loss_weights: optional dict overriding `pixel_weight`,
             `perceptual_weight`, `tv_weight` and `attention_weight`.
 
@@ -289,7 +292,7 @@ def train(
             done_steps += epochs * steps_per_epoch
             continue
         dataset = make_dataset(scan.files, crop_size=phase_crop, batch_size=global_batch,
-                               seed=seed + index)
+                               seed=seed + index, image_size=image_size)
         backup = "backup" if len(phases) == 1 else f"backup_phase{index}"
         phase_callbacks = [
             keras.callbacks.BackupAndRestore(os.path.join(out, backup)),
@@ -321,6 +324,7 @@ def train(
         "batch_size": global_batch,
         "crop_size": phases[-1][0],
         "crop_schedule": [list(p) for p in phases],
+        "image_size": image_size,
         "learning_rate": learning_rate,
         "lr_schedule": lr_schedule,
         "init_from": str(init_from) if init_from else None,

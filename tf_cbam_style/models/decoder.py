@@ -58,9 +58,13 @@ class Decoder(keras.layers.Layer):
 
     Call arguments:
         inputs: float tensor `(batch, h, w, c)` of encoder features.
-        statistics: with `skip_statistics`, a dict layer name -> `(mean,
-            std)` for every layer of `skip_layers(depth)`, each
-            `(batch or 1, 1, 1, channels)` (see `feature_statistics`).
+        statistics: a dict point name -> `(mean, std)`, each `(batch or 1,
+            1, 1, channels)` (see `feature_statistics`), for the points of
+            `skip_layers(depth)`: required for every point with
+            `skip_statistics`; optional otherwise (the activations at the
+            points given are re-normalised to them).
+        statistics_weight: float or scalar tensor in [0, 1]: the target is
+            `weight * given + (1 - weight) * the activations' own`.
 
     Output shape:
         `(batch, h * s, w * s, 3)`, RGB roughly in [0, 1] (not clipped), with
@@ -108,8 +112,7 @@ class Decoder(keras.layers.Layer):
                 )
                 continue
             if isinstance(s, str):
-                if self.skip_statistics:
-                    self.blocks.append(s)
+                self.blocks.append(s)  # a statistics point (a no-op unless statistics are given)
                 continue
             conv_index += 1
             last = conv_index == n_convs
@@ -133,7 +136,7 @@ class Decoder(keras.layers.Layer):
         """The encoder layers whose statistics `call` needs (empty without skips)."""
         return skip_layers(self.depth) if self.skip_statistics else ()
 
-    def call(self, inputs, statistics=None):
+    def call(self, inputs, statistics=None, statistics_weight=1.0):
         if self.skip_statistics:
             missing = [n for n in self.statistics_layers if not statistics or n not in statistics]
             if missing:
@@ -141,21 +144,47 @@ class Decoder(keras.layers.Layer):
                     f"`statistics` must give (mean, std) for {self.statistics_layers}. "
                     f"Received: statistics missing {missing}"
                 )
+        return self._run(inputs, statistics or {}, statistics_weight)[0]
+
+    def activation_statistics(self, inputs):
+        """The per-channel `(mean, std)` of this decoder's own activations at
+        every statistics point (`skip_layers(depth)`) when decoding `inputs`.
+
+        Only for decoders without skip statistics. Passing them as
+        `statistics` when decoding other features (the training-free
+        activation matching of `StylizePipeline(decoder_statistics=True)`)
+        gives those activations the same statistics.
+        """
+        if self.skip_statistics:
+            raise ValueError(
+                "`activation_statistics` needs a decoder without skip statistics. "
+                f"Received: skip_statistics={self.skip_statistics}"
+            )
+        return self._run(inputs, {}, 1.0)[1]
+
+    def _run(self, inputs, statistics, weight):
         x = inputs
+        seen = {}
         for layer in self.blocks:
             if layer is _BILINEAR_UP:
                 x = tf.image.resize(x, 2 * tf.shape(x)[1:3], method="bilinear")
                 continue
             if isinstance(layer, str):
-                target_mean, target_std = statistics[layer]
                 mean, std = feature_statistics(x)
-                x = target_std * (x - mean) / std + target_mean
+                seen[layer] = (mean, std)
+                if layer in statistics:
+                    # Re-normalise to the given statistics (weight 1), or to a
+                    # blend of them with the activations' own (weight < 1).
+                    target_mean, target_std = statistics[layer]
+                    target_mean = weight * target_mean + (1.0 - weight) * mean
+                    target_std = weight * target_std + (1.0 - weight) * std
+                    x = target_std * (x - mean) / std + target_mean
                 continue
             x = layer(x)
         # As in AAMS, the last convolution works in the 0-255 range of the
         # VGG preprocessing around mid-grey; this keeps the untrained
         # decoder's output near [0, 1] and the early losses sane.
-        return x / 255.0 + 0.5
+        return x / 255.0 + 0.5, seen
 
     def compute_output_shape(self, input_shape):
         b, h, w, _ = input_shape

@@ -34,6 +34,8 @@ from tf_cbam_style.layers.whitening_coloring import WhiteningColoring
 from tf_cbam_style.models.decoder import feature_statistics
 from tf_cbam_style.transfers import transfer_stages
 
+FLAT_CONTENT_STD = 1e-3  # below one 8-bit level: a blank photo
+
 # Inputs of `StylizePipeline.run` besides the images, with their dtypes.
 RUNTIME_OPTIONS = {
     "alpha": tf.float32,
@@ -111,6 +113,13 @@ class StylizePipeline:
     def attend(self, state):
         attended = self.autoencoder.attend(state["content_features"][self.depth])
         saliency = self.fusion.saliency(attended["attention_map"])
+        # A blank photo has no salient object: its raw map varies only at the
+        # borders (VGG's zero padding), which min-max normalisation would
+        # stretch to [0, 1]. Photos whose pixels vary by less than
+        # FLAT_CONTENT_STD (RGB std in [0, 1]) get a flat zero map.
+        _, variance = tf.nn.moments(state["content_image"], axes=[1, 2, 3], keepdims=True)
+        flat = tf.sqrt(variance) < FLAT_CONTENT_STD
+        saliency = tf.where(flat, tf.zeros_like(saliency), saliency)
         new = {"attended": attended["features"]}
         mask = state.get("mask")
         if mask is not None:

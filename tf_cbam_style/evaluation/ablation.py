@@ -1,0 +1,146 @@
+"""The pipeline ablation of docs/ablation.md: one change at a time, every metric.
+
+Each variant is `StylizePipeline` with one stage changed (a subclass here,
+so the shipped pipeline stays as it is), run through the same `evaluate`
+as the main table on the same pairs. Run it with
+
+    python -m tf_cbam_style.evaluation.ablation --max-contents 10 --max-styles 2 \\
+        --size 384 -o reports/ablation
+
+Variants (all on the CBAM model, method `cbam`, alpha 1, defaults):
+
+- `pipeline`: the shipped pipeline.
+- `attend_whitened`: the attention applied to the whitened content features
+  (the previous order, and AAMS's), instead of to the instance-normalised
+  features it was trained on.
+- `rewhiten`: the fused features are whitened again before colouring, which
+  undoes the loss of variance from averaging overlapping patches.
+- `decoder_statistics`: training-free activation matching: the decoder's
+  activations at its lower-resolution points get the statistics they have
+  when decoding the style's own features (blended by alpha).
+- `patch_3`: 3x3 style-swap patches instead of 5x5.
+- `scales_1`: one stroke scale (1.0) instead of (0.5, 0.7071, 1.0).
+"""
+
+import argparse
+import os
+import sys
+
+VARIANTS = ("pipeline", "attend_whitened", "rewhiten", "decoder_statistics", "patch_3", "scales_1")
+
+
+def make_pipeline(model, variant):
+    """A `StylizePipeline` (subclass) for `variant` of `VARIANTS`."""
+    import tensorflow as tf
+
+    from tf_cbam_style.layers.style_swap import StyleSwap
+    from tf_cbam_style.models.pipeline import StylizePipeline
+    from tf_cbam_style.transfers import multi_stroke
+
+    if variant not in VARIANTS:
+        raise ValueError(f"`variant` must be one of {VARIANTS}. Received: variant={variant!r}")
+
+    class Variant(StylizePipeline):
+        def stages(self, transfer):
+            stages = dict(super().stages(transfer))
+            if variant == "attend_whitened":
+                stages["attention"] = self.attend_whitened
+                stages["whitening"] = self.whiten_attended
+            elif variant == "rewhiten":
+                stages["coloring"] = self.color_rewhitened
+            elif variant == "decoder_statistics":
+                stages["decoder"] = self.decode_matched
+            return list(stages.items())
+
+        def attend_whitened(self, state):
+            whitened = self.wct.whiten(state["content_features"][self.depth])
+            attended = self.autoencoder.attention(whitened.whitened)
+            return {"attended": state["content_features"][self.depth],
+                    "attended_whitened": attended["features"],
+                    "saliency": self.fusion.saliency(attended["attention_map"])}
+
+        def whiten_attended(self, state):
+            content = self.wct.whiten(state["content_features"][self.depth])
+            return {"content_whitened": content._replace(whitened=state["attended_whitened"]),
+                    "style_whitened": self.wct.whiten(state["style_features"][self.depth])}
+
+        def color_rewhitened(self, state):
+            fused = self.wct.whiten(state["fused"]).whitened
+            return {"transferred": self.wct.color(fused, state["style_whitened"])}
+
+        def decode_matched(self, state):
+            decoder = self.autoencoder.decoder
+            targets = decoder.activation_statistics(state["style_features"][self.depth])
+            image = decoder(state["features"], statistics=targets, statistics_weight=state["alpha"])
+            h, w = tf.shape(state["content_image"])[1], tf.shape(state["content_image"])[2]
+            return {"decoded": tf.clip_by_value(image[:, :h, :w, :], 0.0, 1.0)}
+
+    pipeline = Variant(model)
+    if variant == "patch_3":
+        pipeline.swap = StyleSwap(patch_size=3, stroke_scales=(1.0,))
+    del multi_stroke
+    return pipeline
+
+
+def make_method(model, variant):
+    """A `methods.Method` running `variant` with the default options."""
+    import numpy as np
+    import tensorflow as tf
+
+    from tf_cbam_style.evaluation.methods import Method
+    from tf_cbam_style.models.pipeline import option_tensors
+    from tf_cbam_style.options import StylizeOptions
+
+    pipeline = make_pipeline(model, variant)
+    options = StylizeOptions(method=model.attention_kind,
+                             stroke_scales=(1.0,) if variant == "scales_1" else StylizeOptions().stroke_scales)
+    transfer = pipeline.check_method(options.method)
+    signature = [tf.TensorSpec([1, None, None, 3], tf.float32)] * 2
+
+    @tf.function(input_signature=signature)
+    def run(content, style):
+        return pipeline.run({"content_image": content, "style_image": style}, transfer,
+                            option_tensors(options))["stylized_image"]
+
+    def stylize(content, style):
+        from tf_cbam_style.api import fit_style
+
+        style = fit_style(np.asarray(style, np.float32), 512)
+        return run(np.asarray(content, np.float32)[None], style[None]).numpy()[0]
+
+    return Method(variant, stylize, f"ablation variant {variant!r} (see evaluation/ablation.py)")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tf_cbam_style.evaluation.ablation",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contents", default="../shared/data/eval/content")
+    parser.add_argument("--styles", default="../shared/data/eval/style")
+    parser.add_argument("--max-contents", type=int, default=10)
+    parser.add_argument("--max-styles", type=int, default=2)
+    parser.add_argument("--size", type=int, default=384)
+    parser.add_argument("--model", default=None, help="CBAM .keras model (default: the shipped one)")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("-o", "--output", default="reports/ablation")
+    args = parser.parse_args(argv)
+
+    from tf_cbam_style import api
+    from tf_cbam_style.cli import expand_images
+    from tf_cbam_style.evaluation.evaluate import evaluate
+    from tf_cbam_style.evaluation.report import write_report
+
+    model = api.load_model(args.model)
+    contents = expand_images(args.contents, "contents")[: args.max_contents]
+    styles = expand_images(args.styles, "styles")[: args.max_styles]
+    methods = [make_method(model, v) for v in args.variants.split(",")]
+    result = evaluate(contents, styles, methods, size=args.size, cbam_model=args.model,
+                      sheet_styles=1, sheet_contents=4, grid_period=model.encoder.stride)
+    files = write_report(result, args.output, cell_size=160,
+                         command=" ".join(["python -m tf_cbam_style.evaluation.ablation"] + sys.argv[1:]))
+    print(open(files.summary, encoding="utf-8").read())
+    print(f"Wrote {os.path.abspath(files.summary)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
