@@ -149,8 +149,11 @@ def stylize(
     foreground_only=None,
     return_attention=True,
     style_max_size=opts.DEFAULT_STYLE_MAX_SIZE,
+    style_scale=None,
     model=None,
     depth=opts.DEFAULT_DEPTH,
+    tile_size="auto",
+    progress=False,
 ):
     """Stylizes `content` with `style`, keeping the salient object's structure.
 
@@ -177,12 +180,25 @@ def stylize(
         return_attention: also return the attention map.
         style_max_size: the style is downscaled so its longer side is at
             most this many pixels (`None` keeps it); this bounds the cost of
-            the style swap and sets the stroke size.
+            the style swap and sets the stroke size: a stroke is as many
+            output pixels wide as it is wide in the resized style.
+        style_scale: optional float in (0, 4]: resize the style so its longer
+            side is this fraction of the content's longer side instead (up or
+            down; `style_max_size` is then ignored). Strokes then keep their
+            size relative to the picture: for a 4000 px print, 0.25 gives
+            the strokes a 1000 px style has. The style swap's cost grows
+            with the square of the style's size.
         model: an `AttentionAutoencoder`, a `.keras` path or model folder, or
             `None` for the shipped model (`self_attention` uses the shipped
             AAMS model, the others the CBAM one) at `depth`.
         depth: `"relu3_1"`, `"relu4_1"` (default) or `"relu5_1"`, the shipped
             model to use when `model` is `None`.
+        tile_size: `"auto"` (default: photos over 1536 px on their longer
+            side are processed in 512 px tiles, see `tiling`), `None` (never
+            tile) or a tile side in pixels (a multiple of 16). Tiling bounds
+            the memory by the tile size; every tile shares the photo's
+            attention, saliency and transforms, so no seam shows.
+        progress: show a progress bar over the tiles.
 
     Returns:
         A `StylizeResult(image, attention_map)`.
@@ -200,7 +216,15 @@ def stylize(
     options = opts.StylizeOptions(method=method, alpha=alpha, stroke_scales=stroke_scales,
                                   num_regions=num_regions, preserve_color=preserve_color, region=region)
     content = as_image(content, "content")
-    style = fit_style(as_image(style, "style"), style_max_size)
+    style = as_image(style, "style")
+    if style_scale is not None:
+        if isinstance(style_scale, bool) or not isinstance(style_scale, (int, float)) or not 0 < style_scale <= 4:
+            raise ValueError(f"`style_scale` must be a number in (0, 4]. Received: style_scale={style_scale!r}")
+        target = max(opts.MIN_IMAGE_SIZE, round(style_scale * max(content.shape[:2])))
+        factor = max(target / max(style.shape[:2]), opts.MIN_IMAGE_SIZE / min(style.shape[:2]))
+        style = _resize(style, (round(style.shape[0] * factor), round(style.shape[1] * factor)))
+    else:
+        style = fit_style(style, style_max_size)
     if mask is not None:
         mask = as_mask(mask, "mask")
     if depth not in opts.DEPTHS:
@@ -210,6 +234,19 @@ def stylize(
     elif not hasattr(model, "encoder"):
         model = load_model(model)
     transfer = opts.transfer_for(options.method, model.attention_kind)
+    from tf_cbam_style import tiling
+
+    if tile_size == "auto":
+        tile_size = tiling.default_tile_size(*content.shape[:2])
+    if tile_size is not None:
+        if isinstance(tile_size, bool) or not isinstance(tile_size, int) or tile_size < 64 or tile_size % 16:
+            raise ValueError(
+                f"`tile_size` must be 'auto', None or an int >= 64 that is a multiple of 16. "
+                f"Received: tile_size={tile_size!r}"
+            )
+        image, attention = tiling.stylize_tiled(model, content, style, options, mask=mask,
+                                                tile_size=tile_size, progress=progress)
+        return StylizeResult(image, attention if return_attention else None)
     function = pipeline_function(model, transfer)
     inputs = {
         "content_image": content[None],

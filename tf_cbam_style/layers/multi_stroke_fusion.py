@@ -152,17 +152,23 @@ class MultiStrokeFusion(keras.layers.Layer):
         """The normalised, smoothed map `fuse` expects: `(batch, h, w, 1)` in [0, 1]."""
         return normalize_map(smooth_map(normalize_map(attention_map), self.smoothing))
 
-    def fuse(self, features, saliency, num_regions=None):
+    def centroids(self, saliency, num_regions=None):
+        """The k-means centroids `(batch, K)` (descending) of a saliency in [0, 1]."""
+        k = self.num_regions if num_regions is None else num_regions
+        shape = tf.shape(saliency)
+        return kmeans_1d(tf.reshape(saliency, [shape[0], -1]), k, self.iterations)
+
+    def fuse(self, features, saliency, num_regions=None, centroids=None):
         """Fuses stacked `(F, batch, h, w, c)` maps by a saliency already in [0, 1].
 
         Unlike `call`, the map is used as given (no min-max normalisation or
-        smoothing), so a user mask keeps its values. Returns the same dict
-        as `call`.
+        smoothing), so a user mask keeps its values. `centroids` (from
+        `centroids`) may be given, e.g. those of a whole photo for one of its
+        tiles. Returns the same dict as `call`.
         """
         k = self.num_regions if num_regions is None else num_regions
-        shape = tf.shape(saliency)
-        flat = tf.reshape(saliency, [shape[0], -1])
-        centroids = kmeans_1d(flat, k, self.iterations)
+        if centroids is None:
+            centroids = self.centroids(saliency, k)
         distance = tf.abs(saliency - centroids[:, None, None, :])
         weights = tf.nn.softmax(self.theta * (1.0 - distance), axis=-1)
         chosen = tf.gather(features, region_sources(k, tf.shape(features)[0]))  # (K, b, h, w, c)

@@ -78,17 +78,29 @@ class WhiteningColoring(keras.layers.Layer):
         root = tf.sqrt(trace)
         return y * root, z / root
 
-    def whiten(self, features):
-        """Whitens `features`; returns `WhitenedFeatures` with its statistics."""
+    def statistics(self, features):
+        """Per-image mean `(batch, 1, c)` and covariance `(batch, c, c)` of `features`."""
         shape = tf.shape(features)
-        channels = features.shape[-1]
-        flat = tf.reshape(features, [shape[0], -1, channels])
+        flat = tf.reshape(features, [shape[0], -1, features.shape[-1]])
         mean = tf.reduce_mean(flat, axis=1, keepdims=True)
         centered = flat - mean
         n = tf.cast(tf.shape(flat)[1], features.dtype)
-        covariance = tf.matmul(centered, centered, transpose_a=True) / n
+        return mean, tf.matmul(centered, centered, transpose_a=True) / n
+
+    def whiten(self, features, statistics=None):
+        """Whitens `features`; returns `WhitenedFeatures` with its statistics.
+
+        Args:
+            features: `(batch, h, w, c)`.
+            statistics: optional `(mean, covariance)` as from `statistics`,
+                used instead of the features' own (the tiles of one photo
+                share the whole photo's whitening).
+        """
+        shape = tf.shape(features)
+        mean, covariance = statistics if statistics is not None else self.statistics(features)
+        flat = tf.reshape(features, [shape[0], -1, features.shape[-1]])
         sqrt_cov, inv_sqrt_cov = self.matrix_roots(covariance)
-        whitened = tf.matmul(centered, inv_sqrt_cov)
+        whitened = tf.matmul(flat - mean, inv_sqrt_cov)
         return WhitenedFeatures(tf.reshape(whitened, shape), mean, sqrt_cov)
 
     def color(self, whitened, style):

@@ -153,10 +153,29 @@ class AttentionAutoencoder(keras.Model):
         self.decoder.build((None, None, None, channels))
         self.built = True
 
-    def attend(self, features):
-        """Instance-normalises, applies attention, restores the statistics."""
-        mean, std = instance_statistics(features)
-        attended = self.attention((features - mean) / std)
+    def attend(self, features, statistics=None, attention=None):
+        """Instance-normalises, applies attention, restores the statistics.
+
+        Args:
+            features: `(batch, h, w, c)` encoder features.
+            statistics: optional `(mean, std)`, each `(batch, 1, 1, c)`, used
+                instead of the features' own (a tile of a larger photo uses
+                the whole photo's).
+            attention: optional precomputed multiplicative attention
+                `(batch, h, w, c)`; both modules compute `n + n * attention`,
+                so a tile can use the attention of the whole photo. The
+                returned `attention_map` is then `None`.
+
+        Returns:
+            A dict with `features`, `attention` and `attention_map`.
+        """
+        mean, std = statistics if statistics is not None else instance_statistics(features)
+        normalized = (features - mean) / std
+        if attention is None:
+            attended = self.attention(normalized)
+        else:
+            attended = {"features": normalized + normalized * attention, "attention": attention,
+                        "attention_map": None}
         return {
             "features": attended["features"] * std + mean,
             "attention": attended["attention"],

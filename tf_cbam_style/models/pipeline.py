@@ -105,13 +105,22 @@ class StylizePipeline:
 
     def encode(self, state):
         encoder = self.autoencoder.encoder
-        return {
-            "content_features": encoder(self._pad(state["content_image"]), return_intermediate=True),
-            "style_features": encoder(self._pad(state["style_image"]), return_intermediate=True),
-        }
+        new = {}
+        if "content_features" not in state:
+            new["content_features"] = encoder(self._pad(state["content_image"]), return_intermediate=True)
+        if "style_features" not in state:
+            new["style_features"] = encoder(self._pad(state["style_image"]), return_intermediate=True)
+        return new
 
     def attend(self, state):
-        attended = self.autoencoder.attend(state["content_features"][self.depth])
+        # A tile of a larger photo (`tiling`) brings the whole photo's
+        # instance statistics, attention and saliency in `state`.
+        attended = self.autoencoder.attend(state["content_features"][self.depth],
+                                           statistics=state.get("content_statistics"),
+                                           attention=state.get("attention"))
+        new = {"attended": attended["features"]}
+        if "saliency" in state:
+            return new
         saliency = self.fusion.saliency(attended["attention_map"])
         # A blank photo has no salient object: its raw map varies only at the
         # borders (VGG's zero padding), which min-max normalisation would
@@ -120,7 +129,6 @@ class StylizePipeline:
         _, variance = tf.nn.moments(state["content_image"], axes=[1, 2, 3], keepdims=True)
         flat = tf.sqrt(variance) < FLAT_CONTENT_STD
         saliency = tf.where(flat, tf.zeros_like(saliency), saliency)
-        new = {"attended": attended["features"]}
         mask = state.get("mask")
         if mask is not None:
             # A user mask (max >= 0) replaces the attention map as it is,
@@ -148,8 +156,9 @@ class StylizePipeline:
         alpha = tf.cast(state["alpha"], tf.float32)
         features = alpha * state["transferred"] + (1.0 - alpha) * state["attended"]
         statistics = {}
+        given = state.get("content_skip_statistics", {})
         for name in self.autoencoder.decoder.statistics_layers:
-            content_mean, content_std = feature_statistics(state["content_features"][name])
+            content_mean, content_std = given.get(name) or feature_statistics(state["content_features"][name])
             style_mean, style_std = feature_statistics(state["style_features"][name])
             statistics[name] = (alpha * style_mean + (1.0 - alpha) * content_mean,
                                 alpha * style_std + (1.0 - alpha) * content_std)
@@ -169,7 +178,10 @@ class StylizePipeline:
         padded_size = tf.shape(state["saliency"])[1:3] * self.stride
         saliency = tf.image.resize(state["saliency"], padded_size, method="bilinear")
         attention_map = tf.clip_by_value(saliency[:, :h, :w, :], 0.0, 1.0)
-        matte = self.composite.matte(state["saliency"], padded_size)[:, :h, :w, :]
+        if "matte" in state:  # a tile's crop of the whole photo's matte
+            matte = state["matte"]
+        else:
+            matte = self.composite.matte(state["saliency"], padded_size)[:, :h, :w, :]
         if "mask_image" in state:
             matte = tf.where(state["use_mask"], state["mask_image"], matte)
         region = tf.cast(state["region"], tf.int32)

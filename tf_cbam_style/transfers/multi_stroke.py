@@ -15,11 +15,12 @@ import tensorflow as tf
 
 
 def whiten(pipeline, state):
-    depth = pipeline.depth
-    return {
-        "content_whitened": pipeline.wct.whiten(state["attended"]),
-        "style_whitened": pipeline.wct.whiten(state["style_features"][depth]),
-    }
+    # A tile brings the whole photo's whitening statistics and the style's
+    # whitened features, computed once (`tiling`).
+    new = {"content_whitened": pipeline.wct.whiten(state["attended"], state.get("content_whitening"))}
+    if "style_whitened" not in state:
+        new["style_whitened"] = pipeline.wct.whiten(state["style_features"][pipeline.depth])
+    return new
 
 
 def swap(pipeline, state):
@@ -39,7 +40,8 @@ def swap(pipeline, state):
 
 def fuse(pipeline, state):
     maps = tf.concat([state["content_whitened"].whitened[None], state["swapped"]], axis=0)
-    fused = pipeline.fusion.fuse(maps, state["saliency"], num_regions=state["num_regions"])
+    fused = pipeline.fusion.fuse(maps, state["saliency"], num_regions=state["num_regions"],
+                                 centroids=state.get("centroids"))
     return {"fused": fused["features"]}
 
 
