@@ -10,7 +10,7 @@ import urllib.request
 
 from tf_cbam_style.serving import codec
 from tf_cbam_style.serving.client.model_status import ModelVersionStatus
-from tf_cbam_style.serving.errors import HTTP_STATUS_OF_CODE, ServingError, one_line, server_message
+from tf_cbam_style.serving.errors import ServingError, one_line, server_message
 
 _CODE_OF_HTTP_STATUS = {
     400: "INVALID_ARGUMENT",
