@@ -495,6 +495,11 @@ def test_max_pixels(write_image, tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     _assert_one_error_line(err)
     assert "decompression bombs" in err and "--max-pixels 3072" in err
+    monkeypatch.setenv("TF_CBAM_STYLE_MAX_PIXELS", "many")
+    assert cli.main(["stylize", content, style, "-o", str(tmp_path / "o.png"), "--skip-bad"]) == 2
+    assert capsys.readouterr().err == (
+        "error: `TF_CBAM_STYLE_MAX_PIXELS` must be a pixel count >= 0 (0: no limit). "
+        "Received: TF_CBAM_STYLE_MAX_PIXELS='many'\n")
 
 
 def test_float_tiff_in_0_255_is_an_error_line(write_image, tmp_path, capsys, monkeypatch):

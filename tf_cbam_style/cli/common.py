@@ -84,11 +84,11 @@ def add_input_options(p, skip_bad=True):
 
 
 def check_max_pixels(value):
-    """`--max-pixels`: checked by the one rule of `io.max_pixels_limit`."""
-    if value is not None:
-        from tf_cbam_style.io import max_pixels_limit
+    """`--max-pixels` (or, without it, `$TF_CBAM_STYLE_MAX_PIXELS`), checked
+    once by the rule of `io.max_pixels_limit` before any file is read."""
+    from tf_cbam_style.io import max_pixels_limit
 
-        max_pixels_limit(value)
+    max_pixels_limit(value)
     return value
 
 
