@@ -1,9 +1,29 @@
+import pathlib
+import re
+
 from setuptools import find_packages, setup
+
+# The version lives in one place, tf_cbam_style/__init__.py; it is read here
+# without importing the package (which would need its dependencies).
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"',
+    (pathlib.Path(__file__).parent / "tf_cbam_style" / "__init__.py").read_text(encoding="utf-8"),
+    re.M,
+).group(1)
 
 setup(
     name="tf_cbam_style",
-    version="0.1.0",
+    version=VERSION,
     description="Attention-aware arbitrary neural style transfer (CBAM / AAMS) in TensorFlow/Keras",
+    license="Apache-2.0",
+    license_files=["LICENSE"],
+    classifiers=[
+        "License :: OSI Approved :: Apache Software License",
+        "Programming Language :: Python :: 3",
+        "Operating System :: OS Independent",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+        "Topic :: Multimedia :: Graphics",
+    ],
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["tf_cbam_style", "tf_cbam_style.*"]),
@@ -17,10 +37,12 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        # tensorflow-serving-api itself declares a dependency on the full
-        # `tensorflow` package, which would install a second TensorFlow over
-        # tensorflow-cpu: install it with `pip install --no-deps
-        # "tensorflow-serving-api==2.21.*"` (see README).
+        # `client --grpc`, `serve-standin`, `load-test` and the warm-up requests
+        # of `export saved-model` also need tensorflow-serving-api, which
+        # declares a dependency on the full `tensorflow` package and would
+        # install a second TensorFlow over tensorflow-cpu: install it with
+        # `pip install --no-deps "tensorflow-serving-api==2.21.*"` (see
+        # README; the commands name this when it is missing).
         "serving": ["grpcio>=1.60"],
         # The external Magenta peer of `tf-cbam-style evaluate/benchmark`.
         "eval": ["onnxruntime>=1.20"],

@@ -36,7 +36,7 @@ def test_worker_in_a_fresh_process(tiny_model_path, write_image):
 
 
 def test_benchmark_command_argument_errors(tiny_model_path):
-    from tf_cbam_style.evaluation.cli import register_cli
+    from tf_cbam_style.cli.evaluation import register as register_cli
 
     parser = argparse.ArgumentParser(prog="tf-cbam-style")
     register_cli(parser.add_subparsers(dest="command", required=True))

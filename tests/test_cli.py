@@ -384,3 +384,182 @@ def test_sheet_bad_input(write_image, tmp_path, capsys, monkeypatch):
     assert code == 2
     _assert_one_error_line(capsys.readouterr().err)
     assert not output.exists()
+
+
+# ---------------------------------------------------------------------------
+# The version, output formats, folder runs, unusual files (issue 12)
+# ---------------------------------------------------------------------------
+
+
+def test_version(capsys):
+    import tf_cbam_style
+
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"tf-cbam-style {tf_cbam_style.__version__}\n"
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("out.xbm", "XBM cannot store a 128x96 RGB image"),
+    ("out.ico", "ICO cannot hold a 128x96 image (it would be written as 64x48)"),
+])
+def test_output_format_checked_before_the_model(name, expected, write_image, tmp_path, capsys,
+                                                 monkeypatch):
+    _fail_if_model_runs(monkeypatch)
+    content, style = write_image("c.png", 96, 128), write_image("s.png")
+    assert cli.main(["stylize", content, style, "-o", str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err
+    _assert_one_error_line(err)
+    assert expected in err
+    assert not (tmp_path / name).exists()
+
+
+def test_attention_format_checked_before_the_model(pair, tmp_path, capsys, monkeypatch):
+    _fail_if_model_runs(monkeypatch)
+    code = cli.main(["stylize", *pair, "-o", str(tmp_path / "o.png"),
+                     "--save-attention", str(tmp_path / "a.xbm")])
+    assert code == 2
+    assert "XBM cannot store a 64x48 L image" in capsys.readouterr().err
+
+
+def test_keep_size_output_checked_at_the_original_size(write_image, tmp_path, capsys, monkeypatch):
+    _fail_if_model_runs(monkeypatch)
+    content, style = write_image("c.png", 300, 400), write_image("s.png")
+    argv = ["stylize", content, style, "-o", str(tmp_path / "o.ico"), "--max-size", "64"]
+    assert cli.main(argv + ["--keep-size"]) == 2  # 400x300 does not fit an ICO
+    assert "ICO cannot hold a 400x300 image" in capsys.readouterr().err
+
+
+def test_folder_run_lists_every_bad_file(write_image, tmp_path, capsys, monkeypatch):
+    _fail_if_model_runs(monkeypatch)
+    write_image("contents/a.png")
+    _truncate(write_image("contents/b.png", 64, 64))
+    (tmp_path / "contents" / "c.jpg").write_text("not an image")
+    style = write_image("style.png")
+    os.makedirs(tmp_path / "out")
+    assert cli.main(["stylize", str(tmp_path / "contents"), style, "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    _assert_one_error_line(err)
+    assert err.startswith("error: 2 of 4 input images cannot be used (pass --skip-bad")
+    assert "b.png" in err and "c.jpg" in err and "a.png" not in err
+    assert os.listdir(tmp_path / "out") == []
+
+
+def test_skip_bad_goes_on_and_reports(write_image, tmp_path, fake_model, capsys):
+    write_image("contents/a.png")
+    _truncate(write_image("contents/b.png", 64, 64))
+    style = write_image("style.png")
+    os.makedirs(tmp_path / "out")
+    code = cli.main(["stylize", str(tmp_path / "contents"), style, "-o", str(tmp_path / "out"),
+                     "--skip-bad"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert os.listdir(tmp_path / "out") == ["a__style.png"]
+    assert captured.err.startswith("warning: skipped 1 of 3 input images (--skip-bad): ")
+    assert "b.png" in captured.err and len(fake_model) == 1
+
+
+def test_skip_bad_with_nothing_left(write_image, tmp_path, fake_model, capsys):
+    bad = _truncate(write_image("b.png", 64, 64))
+    code = cli.main(["stylize", bad, bad, "-o", str(tmp_path / "o.png"), "--skip-bad"])
+    assert code == 2
+    assert "no input image can be used" in capsys.readouterr().err
+
+
+def test_folder_run_takes_jfif_and_avif_and_names_other_files(write_image, tmp_path, fake_model,
+                                                               capsys):
+    from PIL import features
+
+    names = ["a.jfif", "b.png"] + (["c.avif"] if features.check("avif") else [])
+    (tmp_path / "contents").mkdir()
+    for name in names:
+        Image.new("RGB", (40, 32), (10, 200, 30)).save(tmp_path / "contents" / name)
+    (tmp_path / "contents" / "notes.txt").write_text("not an image")
+    (tmp_path / "contents" / ".hidden").write_text("")
+    style = write_image("style.png")
+    os.makedirs(tmp_path / "out")
+    assert cli.main(["stylize", str(tmp_path / "contents"), style, "-o", str(tmp_path / "out")]) == 0
+    assert sorted(os.listdir(tmp_path / "out")) == sorted(
+        f"{os.path.splitext(n)[0]}__style.png" for n in names)
+    out = capsys.readouterr().out
+    assert "Ignored 1 file(s) that are not images by their extension: " in out
+    assert "notes.txt" in out
+
+
+def test_max_pixels(write_image, tmp_path, capsys, monkeypatch):
+    _fail_if_model_runs(monkeypatch)
+    content, style = write_image("c.png", 48, 64), write_image("s.png")
+    assert cli.main(["stylize", content, style, "-o", str(tmp_path / "o.png"),
+                     "--max-pixels", "1000"]) == 2
+    err = capsys.readouterr().err
+    _assert_one_error_line(err)
+    assert "decompression bombs" in err and "--max-pixels 3072" in err
+    monkeypatch.setenv("TF_CBAM_STYLE_MAX_PIXELS", "many")
+    assert cli.main(["stylize", content, style, "-o", str(tmp_path / "o.png"), "--skip-bad"]) == 2
+    assert capsys.readouterr().err == (
+        "error: `TF_CBAM_STYLE_MAX_PIXELS` must be a pixel count >= 0 (0: no limit). "
+        "Received: TF_CBAM_STYLE_MAX_PIXELS='many'\n")
+
+
+def test_float_tiff_in_0_255_is_an_error_line(write_image, tmp_path, capsys, monkeypatch):
+    _fail_if_model_runs(monkeypatch)
+    Image.fromarray(np.full((48, 64), 128.0, np.float32)).save(tmp_path / "c.tif")
+    assert cli.main(["stylize", str(tmp_path / "c.tif"), write_image("s.png"),
+                     "-o", str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err
+    _assert_one_error_line(err)
+    assert "float images must be in [0, 1] (divide 8-bit values by 255)" in err
+
+
+def test_each_input_decoded_once_and_options_checked_once(pair, tmp_path, fake_model, monkeypatch):
+    from tf_cbam_style import io, options
+
+    decoded, fitted, checked = [], [], []
+    load_image, fit_max_size = io.load_image, io.fit_max_size
+    post_init = options.StylizeOptions.__post_init__
+    monkeypatch.setattr(io, "load_image", lambda path, *a, **k: decoded.append(path) or load_image(path, *a, **k))
+    monkeypatch.setattr(io, "fit_max_size", lambda *a, **k: fitted.append(1) or fit_max_size(*a, **k))
+    monkeypatch.setattr(options.StylizeOptions, "__post_init__",
+                        lambda self: checked.append(1) or post_init(self))
+    Image.new("L", (10, 10), 255).save(tmp_path / "mask.png")
+    code = cli.main(["stylize", *pair, "-o", str(tmp_path / "o.png"), "--mask", str(tmp_path / "mask.png"),
+                     "--keep-size", "--max-size", "32"])
+    assert code == 0
+    assert sorted(map(os.path.basename, decoded)) == ["content.png", "mask.png", "style.jpg"]
+    assert len(fitted) == 2  # content and style, once each
+    assert len(checked) == 1
+
+
+def test_bad_arguments_never_import_tensorflow(pair, tmp_path):
+    code = (
+        "import sys; from tf_cbam_style.cli import main; "
+        f"assert main(['stylize', {pair[0]!r}, {pair[1]!r}, '-o', {str(tmp_path / 'o.xbm')!r}]) == 2; "
+        f"assert main(['stylize', {pair[0]!r}, {pair[1]!r}, '-o', 'o.png', '--alpha', '2']) == 2; "
+        "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120, capture_output=True)
+
+
+@pytest.mark.parametrize("argv", [
+    ["serve-standin", "--models-dir", "."],
+    ["client", "c.png", "s.png", "-o", "o.png", "--grpc", "localhost:1"],
+])
+def test_missing_serving_extra_names_the_pip_command(argv, tmp_path, write_image, capsys, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_serving(name, *args, **kwargs):
+        if name.startswith(("tensorflow_serving", "grpc")):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_serving)
+    monkeypatch.chdir(tmp_path)
+    write_image("c.png")
+    write_image("s.png")
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    _assert_one_error_line(err)
+    assert 'pip install -e ".[serving]"' in err and "tensorflow-serving-api==2.21.*" in err

@@ -97,7 +97,7 @@ def test_magenta_missing_folder(tmp_path):
 
 
 def _parser():
-    from tf_cbam_style.evaluation.cli import register_cli
+    from tf_cbam_style.cli.evaluation import register as register_cli
 
     parser = argparse.ArgumentParser(prog="tf-cbam-style")
     register_cli(parser.add_subparsers(dest="command", required=True))

@@ -7,9 +7,10 @@ import pytest
 import tensorflow as tf
 
 import tf_cbam_style as tcs
-from tf_cbam_style.export import default_options, export_saved_model
+from tf_cbam_style.export import export_saved_model
 from tf_cbam_style.models.stylizer import build_stylizer
 from tf_cbam_style.options import StylizeOptions
+from tf_cbam_style.options import option_inputs as default_options
 
 # The SavedModel and the in-process Keras pipeline run the same ops on the
 # same batch, so they differ only where the SavedModel's graph optimisation

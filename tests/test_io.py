@@ -348,3 +348,181 @@ def test_resize_image_grayscale_and_constant():
     np.testing.assert_allclose(resized, 0.25, atol=1e-5)
     upsampled = io.resize_image(np.full((10, 20, 3), 1.0, np.float32), io.Size(40, 20))
     assert upsampled.shape == (20, 40, 3) and upsampled.max() <= 1.0
+
+
+# ---------------------------------------------------------------------------
+# load_image: every mode at its true scale, or an error (never a black image)
+# ---------------------------------------------------------------------------
+
+
+def test_float_tiff_in_unit_range_loads_as_is(tmp_path):
+    values = np.linspace(0.0, 1.0, 32 * 40, dtype=np.float32).reshape(32, 40)
+    Image.fromarray(values).save(tmp_path / "f.tif")
+    assert Image.open(tmp_path / "f.tif").mode == "F"
+    image = io.load_image(tmp_path / "f.tif")
+    _assert_rgb(image, (32, 40, 3))
+    np.testing.assert_allclose(image[..., 1], values, atol=1e-6)  # not values / 255
+    assert image.max() == 1.0
+
+
+@pytest.mark.parametrize("value, message", [
+    (200.0, r"values in \[200, 200\]; float images must be in \[0, 1\] \(divide 8-bit values by 255\)"),
+    (-3.0, r"values in \[-3, -3\]; float images must be in \[0, 1\]\. Received"),
+    (np.nan, r"NaN or inf values"),
+])
+def test_float_tiff_out_of_range_is_refused(tmp_path, value, message):
+    Image.fromarray(np.full((32, 40), value, np.float32)).save(tmp_path / "f.tif")
+    with pytest.raises(io.ImageError, match=message + r".*f\.tif"):
+        io.load_image(tmp_path / "f.tif")
+
+
+def test_int32_tiff_outside_16_bit_levels_is_refused(tmp_path):
+    for value in (70000, -5):
+        Image.fromarray(np.full((32, 40), value, np.int32)).save(tmp_path / "i.tif")
+        with pytest.raises(io.ImageError, match=rf"32-bit integer pixels with values in \[{value}, {value}\]"):
+            io.load_image(tmp_path / "i.tif")
+
+
+def test_16_bit_pgm_is_mode_i_at_16_bit_scale(tmp_path):
+    Image.fromarray(np.full((32, 40), 40000, np.uint16)).save(tmp_path / "g.pgm")
+    assert Image.open(tmp_path / "g.pgm").mode == "I"
+    np.testing.assert_allclose(io.load_image(tmp_path / "g.pgm"), 40000 / 65535, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I;16B"])
+def test_16_bit_modes_and_byte_orders(tmp_path, mode):
+    levels = np.zeros((32, 40), np.uint16)
+    levels[0, :3] = (1, 40000, 65535)
+    dtype = ">u2" if mode.endswith("B") else "<u2"
+    Image.frombytes(mode, (40, 32), levels.astype(dtype).tobytes()).save(tmp_path / "g.tif")
+    assert Image.open(tmp_path / "g.tif").mode == mode
+    image = io.load_image(tmp_path / "g.tif")
+    np.testing.assert_allclose(image[0, :3, 0], [1 / 65535, 40000 / 65535, 1.0], atol=1e-7)
+
+
+def test_16_bit_gray_with_transparent_colour_key(tmp_path):
+    levels = np.full((32, 40), 1000, np.uint16)
+    levels[0, 0] = 40000
+    Image.fromarray(levels).save(tmp_path / "t.png", transparency=40000)
+    image = io.load_image(tmp_path / "t.png")
+    np.testing.assert_allclose(image[0, 0], [1, 1, 1])  # transparent -> white
+    np.testing.assert_allclose(image[1, 1], 1000 / 65535, atol=1e-7)
+
+
+def test_rgb_with_transparent_colour_key(tmp_path):
+    pixels = np.full((32, 40, 3), 10, np.uint8)
+    pixels[0, 0] = (1, 2, 3)
+    Image.fromarray(pixels).save(tmp_path / "t.png", transparency=(1, 2, 3))
+    image = io.load_image(tmp_path / "t.png")
+    np.testing.assert_allclose(image[0, 0], [1, 1, 1])
+    np.testing.assert_allclose(image[1, 1], 10 / 255, atol=1e-6)
+
+
+def test_lab_and_ycbcr_convert_to_rgb(tmp_path):
+    Image.new("LAB", (40, 32), (255, 128, 128)).save(tmp_path / "lab.tif")  # L=100, a=b=0: white
+    np.testing.assert_allclose(io.load_image(tmp_path / "lab.tif"), 1.0, atol=2 / 255)
+    Image.new("YCbCr", (40, 32), (255, 128, 128)).save(tmp_path / "y.jpg")
+    np.testing.assert_allclose(io.load_image(tmp_path / "y.jpg"), 1.0, atol=2 / 255)
+
+
+def test_16_bit_rgb_tiff(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    tifffile.imwrite(tmp_path / "rgb16.tif", np.full((32, 40, 3), 40000, np.uint16), photometric="rgb")
+    np.testing.assert_allclose(io.load_image(tmp_path / "rgb16.tif"), 40000 / 65535, atol=1 / 255)
+
+
+def test_pixel_format_pillow_cannot_decode_is_named(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    tifffile.imwrite(tmp_path / "rgbf.tif", np.full((32, 40, 3), 0.5, np.float32), photometric="rgb")
+    with pytest.raises(io.ImageError, match=r"TIFF file in a pixel format Pillow cannot decode.*rgbf\.tif"):
+        io.load_image(tmp_path / "rgbf.tif")
+
+
+def test_avif_and_jfif_load(tmp_path):
+    from PIL import features
+
+    Image.new("RGB", (40, 32), (10, 200, 30)).save(tmp_path / "x.jfif")
+    np.testing.assert_allclose(io.load_image(tmp_path / "x.jfif")[0, 0], [10 / 255, 200 / 255, 30 / 255],
+                               atol=3 / 255)
+    if not features.check("avif"):
+        pytest.skip("this Pillow has no AVIF")
+    Image.new("RGB", (40, 32), (10, 200, 30)).save(tmp_path / "x.avif")
+    np.testing.assert_allclose(io.load_image(tmp_path / "x.avif")[0, 0], [10 / 255, 200 / 255, 30 / 255],
+                               atol=3 / 255)
+    assert ".avif" in io.IMAGE_EXTENSIONS and ".jfif" in io.IMAGE_EXTENSIONS
+
+
+# ---------------------------------------------------------------------------
+# load_image: the decompression-bomb limit
+# ---------------------------------------------------------------------------
+
+
+def _png_header_only(path, width, height):
+    """A PNG whose header claims `width` x `height` (no pixel data)."""
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    return path
+
+
+def test_196_megapixel_image_names_the_limit(tmp_path, monkeypatch):
+    monkeypatch.delenv(io.MAX_PIXELS_ENV_VAR, raising=False)
+    path = _png_header_only(tmp_path / "huge.png", 14000, 14000)
+    with pytest.raises(io.ImageError) as info:
+        io.load_image(path)
+    message = str(info.value)
+    assert "14000x14000 pixels (196.0 megapixels)" in message and "decompression bombs" in message
+    assert "--max-pixels 196000000" in message and f"{io.MAX_PIXELS_ENV_VAR}=196000000" in message
+    assert "truncated" not in message and "\n" not in message
+
+
+def test_pixel_limit_between_pillows_warning_and_error_gives_no_warning(write_image, monkeypatch):
+    import warnings
+
+    monkeypatch.delenv(io.MAX_PIXELS_ENV_VAR, raising=False)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)  # Pillow warns above 2000, errs above 4000
+    path = write_image("mid.png", 48, 64)  # 3072 pixels
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert io.load_image(path).shape == (48, 64, 3)
+    assert Image.MAX_IMAGE_PIXELS == 2000  # restored
+    big = write_image("big.png", 64, 64)  # 4096 pixels > 2 x 2000
+    with pytest.raises(io.ImageError, match=r"64x64 pixels.*limit of 0\.0 megapixels.*--max-pixels 4096"):
+        io.load_image(big)
+    assert io.load_image(big, max_pixels=4096).shape == (64, 64, 3)
+    assert io.load_image(big, max_pixels=0).shape == (64, 64, 3)  # no limit
+    monkeypatch.setenv(io.MAX_PIXELS_ENV_VAR, "5000")
+    assert io.load_image(big).shape == (64, 64, 3)
+    monkeypatch.setenv(io.MAX_PIXELS_ENV_VAR, "lots")
+    with pytest.raises(ValueError, match=rf"`{io.MAX_PIXELS_ENV_VAR}` must be a pixel count.*'lots'"):
+        io.load_image(big)
+    with pytest.raises(ValueError, match=r"Received: max_pixels=-1"):
+        io.load_image(big, max_pixels=-1)
+
+
+# ---------------------------------------------------------------------------
+# Output formats: checked up front, never a file of another size
+# ---------------------------------------------------------------------------
+
+
+def test_check_output_path_probes_the_format(tmp_path):
+    assert io.check_output_path(tmp_path / "a.png", size=(128, 96)) == "PNG"
+    with pytest.raises(io.ImageError, match=r"XBM cannot store a 128x96 RGB image.*a\.xbm"):
+        io.check_output_path(tmp_path / "a.xbm", size=(128, 96))
+    with pytest.raises(io.ImageError, match=r"ICO cannot hold a 128x96 image \(it would be written as 64x48\)"):
+        io.check_output_path(tmp_path / "a.ico", size=(128, 96))
+    assert io.check_output_path(tmp_path / "a.ico", size=(64, 64)) == "ICO"
+    assert io.check_output_path(tmp_path / "m.jpg", size=(64, 48), mode="L") == "JPEG"
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_never_writes_another_size(tmp_path):
+    with pytest.raises(io.ImageError, match="it would be written as 64x48"):
+        io.save_image(tmp_path / "a.ico", np.zeros((96, 128, 3)))
+    with pytest.raises(OSError, match="cannot write mode RGB as XBM"):
+        io.save_image(tmp_path / "a.xbm", np.zeros((96, 128, 3)))
+    assert os.listdir(tmp_path) == []
+    io.save_image(tmp_path / "a.ico", np.zeros((64, 64, 3)))
+    assert Image.open(tmp_path / "a.ico").size == (64, 64)

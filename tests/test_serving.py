@@ -32,8 +32,8 @@ pytest.importorskip("tensorflow_serving.apis.prediction_service_pb2_grpc")
 from tf_cbam_style.serving.client import StyleClient  # noqa: E402
 from tf_cbam_style.serving.contract import StylizeOptions, build_inputs, no_mask  # noqa: E402
 from tf_cbam_style.serving.errors import ServingError  # noqa: E402
-from tf_cbam_style.serving.retry import RetryPolicy  # noqa: E402
-from tf_cbam_style.serving.standin_server import StandInServer, find_models  # noqa: E402
+from tf_cbam_style.serving.client.retry import RetryPolicy  # noqa: E402
+from tf_cbam_style.serving.standin import StandInServer, find_models  # noqa: E402
 
 PROTOCOLS = ("grpc", "rest")
 
@@ -357,6 +357,33 @@ def test_bad_request_rest_400(standin, case):
     assert _post(standin, "/v1/models/trivial:predict", good)[0] == 200  # still serving
 
 
+def test_rest_8_bit_integers_get_400_naming_the_range(standin, exported_standin):
+    """0-255 integers in JSON (a forgotten / 255) are refused, by the stand-in's
+    own check (the trivial model has none) and by the export's in-graph one."""
+    pixels = np.full((1, 40, 40, 3), 200).tolist()  # JSON integers
+    for server, name in ((standin, "trivial"), (exported_standin, "cbam_relu4_1")):
+        status, answer = _post(server, f"/v1/models/{name}:predict",
+                               {"inputs": {"content_image": pixels, "style_image": pixels}})
+        assert status == 400, answer
+        assert "[0, 1]" in answer["error"] and "divide 8-bit values by 255" in answer["error"]
+
+
+def test_grpc_float_0_255_is_invalid_argument(standin):
+    with _client(standin, "grpc") as client:
+        with pytest.raises(ServingError, match=r"content_image.*\[0, 1\].*values in \[200, 200\]") as info:
+            client.predict(dict(GOOD, content_image=np.full((1, 8, 8, 3), 200.0, np.float32)))
+    assert info.value.code == "INVALID_ARGUMENT"
+
+
+def test_client_refuses_0_255_floats_before_sending(standin):
+    with _client(standin, "grpc") as client:
+        with pytest.raises(ValueError, match=r"`content` floats must be in \[0, 1\].*\[0, 255\]"):
+            client.stylize(np.linspace(0, 255, 8 * 8 * 3, dtype=np.float32).reshape(8, 8, 3),
+                           np.zeros((8, 8, 3), np.float32))
+        as_8_bit = client.stylize(np.full((8, 8, 3), 51, np.uint8), np.zeros((8, 8, 3), np.uint8))
+    np.testing.assert_allclose(as_8_bit.image, 0.5 * 51 / 255, atol=1e-6)  # uint8 / 255
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_unknown_model_version_and_signature(standin, protocol):
     with _client(standin, protocol, model_name="nope") as client:
@@ -507,7 +534,7 @@ def test_concurrent_requests_get_their_own_answers(standin, protocol):
 
 
 def test_load_check_counts_every_response(standin):
-    from tf_cbam_style.serving.load import format_report, run_load_check
+    from tf_cbam_style.serving.client.load import format_report, run_load_check
 
     report = run_load_check(
         lambda: _client(standin, "grpc"), clients=3, duration=2.0, size=32, max_requests=15
@@ -564,7 +591,7 @@ def test_stylize_options_checks():
 
 def test_import_is_light():
     code = (
-        "import sys, tf_cbam_style.serving, tf_cbam_style.serving.cli,"
+        "import sys, tf_cbam_style.serving, tf_cbam_style.cli.serving,"
         " tf_cbam_style.serving.client;"
         "heavy = [m for m in ('tensorflow', 'grpc', 'tensorflow_serving') if m in sys.modules];"
         "assert not heavy, heavy"
@@ -578,7 +605,7 @@ def test_import_is_light():
 
 
 def _run_cli(argv):
-    from tf_cbam_style.serving.cli import register_cli
+    from tf_cbam_style.cli.serving import register as register_cli
 
     parser = argparse.ArgumentParser(prog="tf-cbam-style")
     register_cli(parser.add_subparsers(dest="command", required=True))
@@ -639,6 +666,32 @@ def test_cli_client_single_and_folder(standin, write_image, tmp_path, capsys):
     assert len(os.listdir(attention)) == 3
     printed = capsys.readouterr().out
     assert "Wrote 3 images" in printed and "in 2 requests" in printed  # a.png, b.png share one
+
+
+def test_cli_client_lists_bad_files_and_skips_them(standin, write_image, tmp_path, capsys):
+    write_image("c/a.png", 40, 48, seed=1)
+    (tmp_path / "c" / "b.png").write_bytes(b"\x89PNG broken")
+    (tmp_path / "c" / "notes.txt").write_text("x")
+    style = write_image("s.png", 32, 32, seed=4)
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = ["client", str(tmp_path / "c"), style, "-o", str(out), "--grpc", standin.addresses.grpc,
+            "--model-name", "trivial"]
+    with pytest.raises(ValueError, match=r"^1 of 3 input images cannot be used \(pass --skip-bad.*b\.png"):
+        _run_cli(argv)
+    assert os.listdir(out) == []
+    assert _run_cli(argv + ["--skip-bad"]) == 0
+    assert sorted(os.listdir(out)) == ["a__s.png"]
+    captured = capsys.readouterr()
+    assert "warning: skipped 1 of 3 input images" in captured.err and "b.png" in captured.err
+    assert "Ignored 1 file(s)" in captured.out and "notes.txt" in captured.out
+
+
+def test_cli_client_checks_output_format_first(standin, write_image, tmp_path):
+    content = write_image("a.png", 96, 128)
+    with pytest.raises(ValueError, match="ICO cannot hold a 128x96 image"):
+        _run_cli(["client", content, content, "-o", str(tmp_path / "o.ico"),
+                  "--grpc", "127.0.0.1:1", "--model-name", "trivial"])
 
 
 def test_cli_client_errors(standin, write_image, tmp_path):

@@ -7,7 +7,7 @@ answers `--help` and argument errors at once.
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place of the version (setup.py reads it)
 
 _LAZY = {
     "layers": ("tf_cbam_style.layers", None),

@@ -10,7 +10,7 @@ from tf_cbam_style.io import IMAGE_EXTENSIONS
 ScanResult = collections.namedtuple("ScanResult", ["files", "skipped"])
 
 
-def scan_image_folder(directory, check_contents=True):
+def scan_image_folder(directory):
     """Lists the readable images under `directory`, recursively.
 
     Files without an image extension, and files PIL cannot open or verify,
@@ -33,13 +33,12 @@ def scan_image_folder(directory, check_contents=True):
             if not name.lower().endswith(IMAGE_EXTENSIONS):
                 skipped["not an image"] += 1
                 continue
-            if check_contents:
-                try:
-                    with Image.open(path) as image:
-                        image.verify()
-                except Exception:
-                    skipped["unreadable"] += 1
-                    continue
+            try:
+                with Image.open(path) as image:
+                    image.verify()
+            except Exception:
+                skipped["unreadable"] += 1
+                continue
             files.append(path)
     return ScanResult(sorted(files), dict(skipped))
 

@@ -127,15 +127,14 @@ def _signatures():
     return specs(SIGNATURE_DEFAULT), specs(SIGNATURE_OPTIONS)
 
 
-def default_options():
-    """The `stylize_with_options` extras that reproduce `serving_default`."""
-    return opts.option_inputs()
-
-
 def _warmup_requests(model_name, size=64):
     """`PredictionLog` records, one per signature, on smooth synthetic images."""
     import tensorflow as tf
-    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    from tf_cbam_style.serving.grpc_apis import import_serving_protos
+
+    protos = import_serving_protos()  # names the pip command when they are missing
+    model_pb2, predict_pb2, prediction_log_pb2 = protos.model_pb2, protos.predict_pb2, protos.prediction_log_pb2
 
     y, x = np.mgrid[0:size, 0:size] / size
     content = np.stack([x, y, 0.5 * (x + y)], -1)[None].astype(np.float32)
@@ -146,7 +145,7 @@ def _warmup_requests(model_name, size=64):
             model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature))
         inputs = {"content_image": content, "style_image": style}
         if signature == SIGNATURE_OPTIONS:
-            inputs.update(default_options())
+            inputs.update(opts.option_inputs())
         for key, value in inputs.items():
             request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
         log = prediction_log_pb2.PredictionLog(

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from tf_cbam_style.io import resize_image
+from tf_cbam_style.io import Size, resize_image
 
 
 def to_rgb(image):
@@ -56,6 +56,12 @@ def colorize(attention, colormap="inferno"):
     return matplotlib.colormaps[colormap](attention)[..., :3].astype(np.float32)
 
 
+def sheet_size(rows, columns, cell_size, gutter=4):
+    """The `Size(width, height)` of a `contact_sheet` of `rows` x `columns` cells."""
+    step = cell_size + gutter
+    return Size(columns * step + gutter, rows * step + gutter)
+
+
 def contact_sheet(grid, cell_size, gutter=4, background=1.0):
     """Lays out a grid of images as one image with gutters between cells.
 
@@ -77,7 +83,8 @@ def contact_sheet(grid, cell_size, gutter=4, background=1.0):
     if not isinstance(gutter, int) or gutter < 0:
         raise ValueError(f"`gutter` must be a non-negative int. Received: gutter={gutter!r}")
     step = cell_size + gutter
-    sheet = np.full((rows * step + gutter, columns * step + gutter, 3), background, np.float32)
+    width, height = sheet_size(rows, columns, cell_size, gutter)
+    sheet = np.full((height, width, 3), background, np.float32)
     for r, row in enumerate(grid):
         for c, image in enumerate(row):
             if image is None:

@@ -3,19 +3,15 @@
 import argparse
 import sys
 
-from tf_cbam_style.evaluation.cli import register_cli
+from tf_cbam_style.cli import evaluation
+from tf_cbam_style.cli.main import run
 
 
 def main(argv=None):
-    """Parses and runs one command; bad input prints one `error:` line and returns 2."""
+    """Parses and runs one command under the command line's error rule; returns the exit code."""
     parser = argparse.ArgumentParser(prog="python -m tf_cbam_style.evaluation")
-    register_cli(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except (ValueError, OSError, ImportError) as error:
-        print("error: " + (" ".join(str(error).split()) or type(error).__name__), file=sys.stderr)
-        return 2
+    evaluation.register(parser.add_subparsers(dest="command", required=True))
+    return run(parser, argv)
 
 
 if __name__ == "__main__":

@@ -125,7 +125,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from tf_cbam_style import api
-    from tf_cbam_style.cli import expand_images
+    from tf_cbam_style.cli.common import expand_images
     from tf_cbam_style.evaluation.evaluate import evaluate
     from tf_cbam_style.evaluation.report import write_report
 

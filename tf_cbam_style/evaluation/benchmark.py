@@ -70,6 +70,46 @@ def run_one(method, size, *, content, style, repeats=3, warmup=1, gatys_iteratio
                         lines[-1] if lines else f"exit code {done.returncode}")
 
 
+FullResolutionRow = collections.namedtuple(
+    "FullResolutionRow", ["megapixels", "size", "tile_size", "seconds", "loaded_rss_mb", "peak_rss_mb", "error"]
+)
+FullResolutionRow.__doc__ = """One tiled full-resolution measurement (see `run_full_resolution`)."""
+
+
+def run_full_resolution(megapixels, *, content, style, tile_size=512, cbam_model=None, timeout=7200):
+    """One tiled `cbam` call on a 4:3 photo of `megapixels` MP, in a fresh process."""
+    command = [sys.executable, "-m", "tf_cbam_style.evaluation.benchmark_worker", "--megapixels",
+               str(megapixels), "--content", content, "--style", style, "--tile-size", str(tile_size)]
+    if cbam_model:
+        command += ["--cbam-model", str(cbam_model)]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        return FullResolutionRow(megapixels, "", tile_size, float("nan"), float("nan"), float("nan"),
+                                 f"timed out after {timeout} s")
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCHMARK "):
+            data = json.loads(line[len("BENCHMARK "):])
+            return FullResolutionRow(data["megapixels"], data["size"], tile_size, data["latencies"][0],
+                                     data["loaded_rss_mb"], data["peak_rss_mb"], None)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    return FullResolutionRow(megapixels, "", tile_size, float("nan"), float("nan"), float("nan"),
+                             lines[-1] if lines else f"exit code {done.returncode}")
+
+
+def full_resolution_table(rows):
+    """Markdown table of `FullResolutionRow`s."""
+    lines = ["| photo | megapixels | tile | seconds | peak RSS MiB |", "|---|---|---|---|---|"]
+    for row in rows:
+        if row.error:
+            lines.append(f"| {row.size} | {row.megapixels:g} | {row.tile_size} | error: {row.error[:80]} | |")
+        else:
+            lines.append(f"| {row.size} | {row.megapixels:.1f} | {row.tile_size} | {row.seconds:.1f} | "
+                         f"{row.peak_rss_mb:.0f} |")
+    return "\n".join(lines)
+
+
 def ratio_table(rows, references=("adain", "magenta")):
     """Markdown table: one line per (size, method) with the ratios of its
     median latency to each reference method's at the same size."""

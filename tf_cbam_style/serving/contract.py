@@ -20,8 +20,6 @@ uint16 / 65535, floats in [0, 1]), as in the Python API.
 
 import dataclasses
 
-import numpy as np
-
 from tf_cbam_style import options as opts
 from tf_cbam_style.arrays import as_image, as_mask
 

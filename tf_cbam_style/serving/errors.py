@@ -1,4 +1,24 @@
-"""`ServingError`: a failed call to a model server, as one line."""
+"""Errors shared by the client and the stand-in: `ServingError`, the status codes, the missing extra."""
+
+# TensorFlow Serving's mapping of status codes to HTTP (http_server.cc).
+HTTP_STATUS_OF_CODE = {
+    "INVALID_ARGUMENT": 400,
+    "FAILED_PRECONDITION": 400,
+    "OUT_OF_RANGE": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "ABORTED": 409,
+    "RESOURCE_EXHAUSTED": 429,
+    "CANCELLED": 499,
+    "UNKNOWN": 500,
+    "INTERNAL": 500,
+    "DATA_LOSS": 500,
+    "UNIMPLEMENTED": 501,
+    "UNAVAILABLE": 503,
+    "DEADLINE_EXCEEDED": 504,
+}
 
 SERVING_EXTRA_HINT = (
     'pip install -e ".[serving]" && pip install --no-deps "tensorflow-serving-api==2.21.*"'

@@ -9,28 +9,9 @@ import urllib.parse
 import urllib.request
 
 from tf_cbam_style.serving import codec
+from tf_cbam_style.serving.client.model_status import ModelVersionStatus
 from tf_cbam_style.serving.errors import ServingError, one_line, server_message
-from tf_cbam_style.serving.model_status import ModelVersionStatus
 
-# TensorFlow Serving's mapping of status codes to HTTP (http_server.cc).
-HTTP_STATUS_OF_CODE = {
-    "INVALID_ARGUMENT": 400,
-    "FAILED_PRECONDITION": 400,
-    "OUT_OF_RANGE": 400,
-    "UNAUTHENTICATED": 401,
-    "PERMISSION_DENIED": 403,
-    "NOT_FOUND": 404,
-    "ALREADY_EXISTS": 409,
-    "ABORTED": 409,
-    "RESOURCE_EXHAUSTED": 429,
-    "CANCELLED": 499,
-    "UNKNOWN": 500,
-    "INTERNAL": 500,
-    "DATA_LOSS": 500,
-    "UNIMPLEMENTED": 501,
-    "UNAVAILABLE": 503,
-    "DEADLINE_EXCEEDED": 504,
-}
 _CODE_OF_HTTP_STATUS = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",

@@ -4,8 +4,8 @@ import concurrent.futures
 
 from tf_cbam_style.serving import codec
 from tf_cbam_style.serving.errors import one_line
-from tf_cbam_style.serving.grpc_transport import channel_options, import_grpc_apis
-from tf_cbam_style.serving.standin_server import RequestError
+from tf_cbam_style.serving.grpc_apis import channel_options, import_grpc_apis
+from tf_cbam_style.serving.standin.model import RequestError
 
 
 def start_grpc_server(standin, host, port, max_workers, max_message_bytes):

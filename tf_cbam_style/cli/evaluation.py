@@ -1,6 +1,6 @@
 """`tf-cbam-style evaluate` and `tf-cbam-style benchmark`.
 
-`register_cli(subparsers)` adds both to the main parser; nothing heavy is
+`register(subparsers)` adds both to the main parser; nothing heavy is
 imported until a command runs.
 """
 
@@ -8,6 +8,9 @@ import argparse
 import pathlib
 import shlex
 import sys
+
+from tf_cbam_style.cli import common
+from tf_cbam_style.options import DEFAULT_STYLE_MAX_SIZE, MIN_IMAGE_SIZE
 
 SHARED_EVAL = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "data" / "eval"
 
@@ -17,8 +20,9 @@ def _int_list(text):
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         values = []
-    if not values or any(v < 32 for v in values):
-        raise argparse.ArgumentTypeError(f"expected comma-separated sizes >= 32. Received: {text!r}")
+    if not values or any(v < MIN_IMAGE_SIZE for v in values):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated sizes >= {MIN_IMAGE_SIZE}. Received: {text!r}")
     return values
 
 
@@ -80,16 +84,14 @@ def _add_benchmark(subparsers):
     return p
 
 
-def register_cli(subparsers):
+def register(subparsers):
     """Adds `evaluate` and `benchmark` to the main parser's subparsers."""
     _add_evaluate(subparsers)
     _add_benchmark(subparsers)
 
 
 def _expand(specs, name, limit):
-    from tf_cbam_style.cli import expand_images
-
-    paths = sorted({p for spec in specs for p in expand_images(spec, name)})
+    paths = sorted({p for spec in specs for p in common.expand_images(spec, name)})
     if limit is not None:
         if limit < 1:
             raise ValueError(f"`--max-{name}` must be a positive int. Received: max_{name}={limit}")
@@ -130,8 +132,8 @@ def _check_models(args, names):
 
 def run_evaluate(args):
     """Runs `evaluate` and writes the report folder."""
-    if args.size < 32:
-        raise ValueError(f"`--size` must be at least 32. Received: size={args.size}")
+    if args.size < MIN_IMAGE_SIZE:
+        raise ValueError(f"`--size` must be at least {MIN_IMAGE_SIZE}. Received: size={args.size}")
     contents = _expand(args.contents, "contents", args.max_contents)
     styles = _expand(args.styles, "styles", args.max_styles)
     names, iterations = _methods(args, 200)
@@ -207,7 +209,7 @@ def _profile(args, content, style):
     from tf_cbam_style.io import fit_max_size, load_image, resize_image
 
     model = api.load_model(model_paths(args.cbam_model)["cbam"])
-    style_image = fit_max_size(load_image(style), 512, min_size=32).image
+    style_image = fit_max_size(load_image(style), DEFAULT_STYLE_MAX_SIZE, min_size=MIN_IMAGE_SIZE).image
     content_image = load_image(content)
     profiles = [profile_pipeline(model, resize_image(content_image, (s, s)), style_image,
                                  repeats=args.repeats) for s in args.sizes]

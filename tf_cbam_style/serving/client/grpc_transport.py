@@ -1,47 +1,13 @@
 """`GrpcTransport`: PredictionService and ModelService calls over gRPC."""
 
 import re
-import types
 
 from tf_cbam_style.serving import codec
-from tf_cbam_style.serving.errors import ServingError, missing_extra, one_line, server_message
-from tf_cbam_style.serving.model_status import ModelVersionStatus
+from tf_cbam_style.serving.client.model_status import ModelVersionStatus
+from tf_cbam_style.serving.errors import ServingError, one_line, server_message
+from tf_cbam_style.serving.grpc_apis import channel_options, import_grpc_apis
 
 _MIB = 1024 * 1024
-
-
-def import_grpc_apis():
-    """`(grpc, apis)`: the gRPC module and a namespace of the serving protos.
-
-    Raises:
-        ImportError: naming the pip command that installs them.
-    """
-    try:
-        import grpc
-        from tensorflow_serving.apis import (
-            get_model_status_pb2,
-            model_service_pb2_grpc,
-            predict_pb2,
-            prediction_service_pb2_grpc,
-        )
-    except ImportError as error:
-        raise missing_extra(error) from None
-
-    apis = types.SimpleNamespace(
-        get_model_status_pb2=get_model_status_pb2,
-        model_service_pb2_grpc=model_service_pb2_grpc,
-        predict_pb2=predict_pb2,
-        prediction_service_pb2_grpc=prediction_service_pb2_grpc,
-    )
-    return grpc, apis
-
-
-def channel_options(max_message_bytes):
-    """gRPC channel options lifting the 4 MiB default to `max_message_bytes`."""
-    return [
-        ("grpc.max_send_message_length", int(max_message_bytes)),
-        ("grpc.max_receive_message_length", int(max_message_bytes)),
-    ]
 
 
 def _mib(size):

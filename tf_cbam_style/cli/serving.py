@@ -1,20 +1,28 @@
-"""Serving subcommands of `tf-cbam-style`: `client`, `serve-standin`, `load-test`.
+"""Serving commands of `tf-cbam-style`: `client`, `serve-standin`, `load-test`.
 
-`register_cli(subparsers)` adds them to the main parser. Nothing heavy is
-imported until a subcommand runs; each returns an exit code and reports bad
-input as a one-line `ValueError` or `OSError` (`ServingError`).
+`register(subparsers)` adds them to the main parser. Nothing heavy is
+imported until a command runs; each returns an exit code and reports bad
+input as a one-line `ValueError` or `OSError` (`ServingError`). `client`
+reads and checks every input before the first request, as `stylize` does,
+and sends same-size contents that share a style in one request.
 """
 
-import argparse
+import collections
 import sys
+import time
 
-from tf_cbam_style.serving.contract import DEFAULT_MODEL_NAME, SIGNATURES
+from tf_cbam_style import options as opts
+from tf_cbam_style.cli import common
 
 DEFAULT_GRPC_PORT = 8500
 DEFAULT_REST_PORT = 8501
+DEFAULT_MODEL_NAME = opts.model_name("cbam")
+
+BatchReport = collections.namedtuple("BatchReport", ["images", "requests", "seconds"])
+BatchReport.__doc__ = """What `stylize_files` did: images written, requests sent, wall time."""
 
 
-def register_cli(subparsers):
+def register(subparsers):
     """Adds `client`, `serve-standin` and `load-test` to `subparsers`."""
     _add_client(subparsers).set_defaults(func=run_client)
     _add_serve_standin(subparsers).set_defaults(func=run_serve_standin)
@@ -25,12 +33,6 @@ def register_cli(subparsers):
 # ---------------------------------------------------------------------------
 # Shared options
 # ---------------------------------------------------------------------------
-
-
-def _float_list(text):
-    from tf_cbam_style.cli import _float_list as parse
-
-    return parse(text)
 
 
 def _add_server_options(p, required=True):
@@ -101,12 +103,6 @@ def _client_factory(args, target=None, protocol=None):
     return make
 
 
-def _size_limit(value, name):
-    from tf_cbam_style.cli import _max_size
-
-    return _max_size(value, name)
-
-
 # ---------------------------------------------------------------------------
 # client
 # ---------------------------------------------------------------------------
@@ -133,7 +129,7 @@ def _add_client(subparsers):
     _add_server_options(p)
     p.add_argument(
         "--signature",
-        choices=SIGNATURES,
+        choices=opts.SIGNATURES,
         default=None,
         help="signature to call (default: stylize_with_options when an option, --mask "
         "or --save-attention is given, else serving_default)",
@@ -143,7 +139,7 @@ def _add_client(subparsers):
     )
     p.add_argument(
         "--stroke-scales",
-        type=_float_list,
+        type=common.float_list,
         default=None,
         metavar="S,S,...",
         help="style resize factors in (0, 1] for the strokes (default: 0.5,0.7071,1.0)",
@@ -152,7 +148,7 @@ def _add_client(subparsers):
         "--num-regions", type=int, default=None, help="saliency regions, 1..16 (default: 4)"
     )
     p.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
-    p.add_argument("--region", choices=["all", "foreground", "background"], default=None,
+    p.add_argument("--region", choices=opts.REGIONS, default=None,
                    help="stylize all, only the salient object, or only the background")
     p.add_argument("--foreground-only", action="store_true", help="deprecated: --region foreground")
     p.add_argument("--mask", metavar="PATH", help="grayscale image replacing the attention map")
@@ -184,18 +180,19 @@ def _add_client(subparsers):
     )
     p.add_argument(
         "--format",
-        choices=("png", "jpg", "webp"),
+        choices=common.OUTPUT_FORMATS,
         default="png",
         help="output format when OUT is a folder (default: png)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    common.add_input_options(p)
     return p
 
 
 def _client_options(args):
     """The `StylizeOptions` the flags ask for, or `None` for none."""
-    from tf_cbam_style.serving.contract import OPTIONS_SIGNATURE, StylizeOptions
+    from tf_cbam_style.serving.contract import StylizeOptions
 
     given = {
         key: value
@@ -212,60 +209,115 @@ def _client_options(args):
         given["region"] = args.region
     if args.foreground_only:
         given["foreground_only"] = True
-    if args.mask:
-        from tf_cbam_style.io import load_image
-
-        given["mask"] = load_image(args.mask, min_size=1)  # RGB -> luminance by the arrays rule
-    wants_options = bool(given) or bool(args.save_attention)
+    wants_options = bool(given) or bool(args.mask) or bool(args.save_attention)
     if args.signature is None:
-        args.signature = OPTIONS_SIGNATURE if wants_options else "serving_default"
-    elif wants_options and args.signature != OPTIONS_SIGNATURE:
+        args.signature = opts.SIGNATURE_OPTIONS if wants_options else opts.SIGNATURE_DEFAULT
+    elif wants_options and args.signature != opts.SIGNATURE_OPTIONS:
         raise ValueError(
             "options, --mask and --save-attention need `--signature stylize_with_options`. "
             f"Received: signature={args.signature!r}"
         )
-    return StylizeOptions(**given) if args.signature == OPTIONS_SIGNATURE else None
+    if args.signature != opts.SIGNATURE_OPTIONS:
+        return None
+    options = StylizeOptions(**given)  # checked here, before any file is read
+    if args.mask:
+        options = StylizeOptions(**given, mask=common.load_mask(args.mask, args.max_pixels))
+    return options
+
+
+def group_jobs(jobs, shape_of, batch_size):
+    """Splits `jobs` into lists that can share one request.
+
+    Jobs share a request when they have the same style and contents of the
+    same shape (`shape_of(path)`), at most `batch_size` at a time.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be an int >= 1. Received: batch_size={batch_size!r}")
+    groups = collections.defaultdict(list)
+    for job in jobs:
+        groups[(job.style, shape_of(job.content))].append(job)
+    return [
+        group[i : i + batch_size]
+        for group in groups.values()
+        for i in range(0, len(group), batch_size)
+    ]
+
+
+def stylize_files(client, jobs, images, options=None, batch_size=4, max_size=None,
+                  style_max_size=None, overwrite=False, on_batch=None):
+    """Stylizes every `Job` with `client`, writing the images (and attention maps).
+
+    Args:
+        client: a `StyleClient`.
+        jobs: `Job`s from `common.plan_jobs`, their inputs checked.
+        images: the `common.InputImages` that checked them.
+        options: a `StylizeOptions`, or `None`.
+        batch_size: the most contents in one request.
+        max_size, style_max_size: the limits the inputs were fitted to.
+        overwrite: allow replacing existing files.
+        on_batch: called with the list of `Job`s after each request.
+
+    Returns:
+        A `BatchReport`.
+    """
+    import numpy as np
+
+    from tf_cbam_style.io import save_image
+
+    start = time.time()
+    requests = 0
+    shape_of = lambda path: images.get(path, max_size).image.shape  # noqa: E731
+    for group in group_jobs(jobs, shape_of, batch_size):
+        content = np.stack([images.get(job.content, max_size).image for job in group])
+        style = images.get(group[0].style, style_max_size).image
+        result = client.stylize(content, style, options)
+        requests += 1
+        for index, job in enumerate(group):
+            save_image(job.output, result.image[index], overwrite=overwrite)
+            if job.attention is not None and result.attention_map is not None:
+                save_image(job.attention, result.attention_map[index], overwrite=overwrite)
+        if on_batch is not None:
+            on_batch(group)
+    return BatchReport(len(jobs), requests, time.time() - start)
 
 
 def run_client(args):
-    from tf_cbam_style.cli import expand_images
-    from tf_cbam_style.serving.batch import plan_jobs, stylize_files
-
-    max_size = _size_limit(args.max_size, "max_size")
-    style_max_size = _size_limit(args.style_max_size, "style_max_size")
+    max_size = common.max_size(args.max_size, "max_size")
+    style_max_size = common.max_size(args.style_max_size, "style_max_size")
+    common.check_max_pixels(args.max_pixels)
     if args.batch_size < 1:
         raise ValueError(
             f"`--batch-size` must be at least 1. Received: batch_size={args.batch_size}"
         )
-    options = _client_options(args)
-    contents = expand_images(args.content, "content")
-    styles = expand_images(args.style, "style")
-    jobs = plan_jobs(
-        contents, styles, args.output, args.save_attention, args.format, args.overwrite
-    )
-    if options is not None and options.mask is not None and len(contents) > 1:
+    ignored = []
+    contents = common.expand_images(args.content, "content", ignored)
+    styles = common.expand_images(args.style, "style", ignored)
+    if args.mask and len(contents) > 1:
         raise ValueError(
             f"`--mask` needs a single CONTENT image. Received: content={args.content!r}"
         )
+    options = _client_options(args)
+    jobs = common.plan_jobs(contents, styles, args.output, args.save_attention, args.format,
+                            args.overwrite)
+    if ignored and not args.quiet:
+        print(common.ignored_note(ignored))
+    images = common.InputImages(max_pixels=args.max_pixels)
+    wanted = [(c, max_size) for c in contents] + [(s, style_max_size) for s in styles]
+    bad = common.check_inputs(images, wanted, len(set(contents + styles)), args.skip_bad,
+                              lambda line: print(line, file=sys.stderr, flush=True))
+    jobs = [job for job in jobs if job.content not in bad and job.style not in bad]
+    common.check_output_sizes(jobs, lambda job: images.get(job.content, max_size).new_size,
+                              args.overwrite)
     make = _client_factory(args)
     with make(args.signature) as client:
-        done = []
 
         def progress(group):
-            done.extend(group)
             if not args.quiet and len(jobs) == 1:
                 print(f"Wrote {group[0].output}")
 
-        report = stylize_files(
-            client,
-            jobs,
-            options,
-            batch_size=args.batch_size,
-            max_size=max_size,
-            style_max_size=style_max_size,
-            overwrite=args.overwrite,
-            on_batch=progress,
-        )
+        report = stylize_files(client, jobs, images, options, batch_size=args.batch_size,
+                               max_size=max_size, style_max_size=style_max_size,
+                               overwrite=args.overwrite, on_batch=progress)
     if not args.quiet and len(jobs) > 1:
         print(
             f"Wrote {report.images} images to {args.output} in {report.requests} requests "
@@ -344,12 +396,21 @@ def _models_of(args):
     if models:
         return models
     from tf_cbam_style.api import models_dir
-    from tf_cbam_style.serving.standin_server import find_models
+    from tf_cbam_style.serving.standin import find_models
 
     return find_models(args.models_dir or str(models_dir()))
 
 
+def _require_serving_extra():
+    """Fails with the pip command before any model loads when gRPC or the protos are missing."""
+    from tf_cbam_style.serving.grpc_apis import import_grpc_apis, import_serving_protos
+
+    import_grpc_apis()
+    import_serving_protos()
+
+
 def run_serve_standin(args):
+    _require_serving_extra()
     models = _models_of(args)
     for name in ("grpc_port", "rest_port"):
         port = getattr(args, name)
@@ -357,7 +418,7 @@ def run_serve_standin(args):
             raise ValueError(
                 f"`--{name.replace('_', '-')}` must be a port number. Received: {name}={port}"
             )
-    from tf_cbam_style.serving.standin_server import StandInServer
+    from tf_cbam_style.serving.standin import StandInServer
 
     server = StandInServer(
         models,
@@ -436,7 +497,7 @@ def _add_load_test(subparsers):
 
 
 def run_load_test(args):
-    from tf_cbam_style.serving.load import format_report, run_load_check
+    from tf_cbam_style.serving.client.load import format_report, run_load_check
 
     if args.clients < 1 or args.clients > 256:
         raise ValueError(f"`--clients` must be in [1, 256]. Received: clients={args.clients}")
@@ -450,7 +511,9 @@ def run_load_test(args):
     if args.grpc or args.rest:
         make = _client_factory(args)
     else:
-        from tf_cbam_style.serving.standin_server import StandInServer
+        from tf_cbam_style.serving.standin import StandInServer
+
+        _require_serving_extra()
 
         models = _models_of(args)
         if args.model_name not in models:

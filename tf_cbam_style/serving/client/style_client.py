@@ -13,8 +13,8 @@ from tf_cbam_style.serving.contract import (
     build_inputs,
     check_signature,
 )
+from tf_cbam_style.serving.client.retry import RetryPolicy
 from tf_cbam_style.serving.errors import ServingError
-from tf_cbam_style.serving.retry import RetryPolicy
 
 PROTOCOLS = ("grpc", "rest")
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -112,11 +112,11 @@ class StyleClient:
             )
         retry = RetryPolicy(retries=retries, backoff=backoff)
         if protocol == "grpc":
-            from tf_cbam_style.serving.grpc_transport import GrpcTransport
+            from tf_cbam_style.serving.client.grpc_transport import GrpcTransport
 
             self._transport = GrpcTransport(target, retry, max_message_bytes)
         else:
-            from tf_cbam_style.serving.rest_transport import RestTransport
+            from tf_cbam_style.serving.client.rest_transport import RestTransport
 
             self._transport = RestTransport(target, retry, max_message_bytes)
         self.protocol = protocol
@@ -156,8 +156,9 @@ class StyleClient:
         """Stylizes `content` with `style` on the server.
 
         Args:
-            content: `(H, W, 3)` or `(batch, H, W, 3)` floats in [0, 1]
-                (integers are read as 8-bit pixels).
+            content: `(H, W, 3)` or `(batch, H, W, 3)` RGB by the one rule
+                of `tf_cbam_style.arrays`: uint8 / 255, uint16 / 65535,
+                floats in [0, 1] (others raise `ValueError`).
             style: `(Hs, Ws, 3)` or `(batch or 1, Hs, Ws, 3)`.
             options: a `StylizeOptions`; needs `stylize_with_options`.
             signature: overrides the client's signature for this call.

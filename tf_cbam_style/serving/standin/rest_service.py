@@ -5,8 +5,8 @@ import json
 import re
 
 from tf_cbam_style.serving import codec
-from tf_cbam_style.serving.rest_transport import HTTP_STATUS_OF_CODE
-from tf_cbam_style.serving.standin_server import RequestError
+from tf_cbam_style.serving.errors import HTTP_STATUS_OF_CODE
+from tf_cbam_style.serving.standin.model import RequestError
 
 _ROUTE = re.compile(
     r"^/v1/models/(?P<name>[^/:]+)"

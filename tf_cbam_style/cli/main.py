@@ -1,0 +1,60 @@
+"""The `tf-cbam-style` entry point: the parser and the one rule for errors.
+
+The rule (`run`): bad input (`ValueError`, including `ImageError`, and
+`OSError` such as a missing file or a `ServingError`) and a missing
+optional extra (`ImportError`, naming the pip command) print one
+`error: ...` line on stderr and return 2; Ctrl-C returns 130. Argument
+syntax errors are argparse's (usage and exit code 2). Commands return their
+own code otherwise (0, or 1 for a failed `load-test` or TF.js conversion).
+"""
+
+import argparse
+import os
+import sys
+
+from tf_cbam_style import __version__
+from tf_cbam_style.cli import evaluation, export, serving, stylize, train
+
+# The command groups, in the order of `--help`.
+COMMAND_GROUPS = (train, stylize, export, evaluation, serving)
+
+
+def build_parser():
+    """The `tf-cbam-style` parser with every command."""
+    parser = argparse.ArgumentParser(
+        prog="tf-cbam-style",
+        description="Attention-aware arbitrary neural style transfer (CBAM / AAMS).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for group in COMMAND_GROUPS:
+        group.register(subparsers)
+    return parser
+
+
+def one_line(error):
+    """`error`'s message with its whitespace collapsed (its type name if empty)."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def run(parser, argv=None):
+    """Parses `argv` and runs the chosen command under the error rule; returns the exit code."""
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, ImportError) as error:
+        print(f"error: {one_line(error)}", file=sys.stderr)
+        return 2
+
+
+def main(argv=None):
+    """Runs the command line; returns the exit code (see the module doc)."""
+    # Most of TensorFlow's C++ start-up chatter is noise on a command line
+    # (users can ask for it with TF_CPP_MIN_LOG_LEVEL=0). The oneDNN notice
+    # ignores this setting; silencing it would mean TF_ENABLE_ONEDNN_OPTS=0,
+    # which changes speed and numerics, so it stays.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    return run(build_parser(), argv)

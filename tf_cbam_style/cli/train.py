@@ -1,0 +1,110 @@
+"""`tf-cbam-style train` and `tf-cbam-style reconstruct`."""
+
+from tf_cbam_style import options as opts
+from tf_cbam_style.cli import common
+
+
+def register(subparsers):
+    """Adds `train` and `reconstruct` to the main parser's subparsers."""
+    _add_train(subparsers).set_defaults(func=run_train)
+    _add_reconstruct(subparsers).set_defaults(func=run_reconstruct)
+
+
+def _add_train(subparsers):
+    p = subparsers.add_parser("train", help="train the attention autoencoder on a folder of photos")
+    p.add_argument("--data", required=True, help="folder of training photos (searched recursively)")
+    p.add_argument("--out", default="runs/cbam_relu4_1", help="run folder: checkpoints, logs, model.keras")
+    p.add_argument("--attention", default="cbam", choices=opts.ATTENTIONS)
+    p.add_argument("--depth", default=opts.DEFAULT_DEPTH, choices=opts.DEPTHS)
+    p.add_argument("--crop-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=8, help="per replica")
+    p.add_argument("--steps", type=int, default=10000)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--vgg-weights", default="auto",
+                   help="Keras VGG19 weights file; default: $TF_CBAM_STYLE_VGG_WEIGHTS, else 'imagenet'")
+    p.add_argument("--crop-schedule", default=None, metavar="CROP:STEPS,...",
+                   help="curriculum, e.g. 128:3000,256:1000 (overrides --crop-size and --steps)")
+    p.add_argument("--image-size", type=int, default=None,
+                   help="shorter side photos are resized to before cropping (default: the crop size)")
+    p.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"],
+                   help="cosine: from --lr down to a tenth of it over all steps")
+    p.add_argument("--init-from", default=None, metavar="MODEL",
+                   help="warm start: attention and decoder weights of this .keras model or model folder")
+    p.add_argument("--upsampling", default="nearest", choices=["nearest", "bilinear"],
+                   help="the decoder's x2 upsampling")
+    p.add_argument("--skip-statistics", action="store_true",
+                   help="AAMS decoder: re-normalise to the relu3_1/relu2_1/relu1_1 statistics")
+    p.add_argument("--eval-data", default=None, metavar="DIR",
+                   help="held-out photos scored (PSNR/SSIM) after every checkpoint")
+    p.add_argument("--threads", type=int, default=0,
+                   help="TensorFlow threads (0: all cores); 1 leaves a core free")
+    p.add_argument("--perceptual-layer-weights", default=None, metavar="balanced|L=W,...",
+                   help="per-layer weights of the perceptual loss: 'balanced' (every layer counts "
+                   "about equally) or e.g. relu1_1=100,relu4_1=1 (default: AAMS, all 1)")
+    for name in ("pixel", "perceptual", "tv", "attention"):
+        p.add_argument(f"--{name}-weight", type=float, default=None,
+                       help=f"loss weight of the {name} term (default: AAMS)")
+    return p
+
+
+def run_train(args):
+    import tensorflow as tf
+
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    from tf_cbam_style.training import train
+
+    weights = {f"{n}_weight": getattr(args, f"{n}_weight") for n in ("pixel", "perceptual", "tv", "attention")
+               if getattr(args, f"{n}_weight") is not None}
+    if args.perceptual_layer_weights:
+        from tf_cbam_style.training import parse_layer_weights
+
+        weights["perceptual_layer_weights"] = parse_layer_weights(args.perceptual_layer_weights)
+    train(
+        args.data, args.out, attention=args.attention, depth=args.depth,
+        crop_size=args.crop_size, batch_size=args.batch_size, steps=args.steps,
+        learning_rate=args.lr, checkpoint_every=args.checkpoint_every,
+        seed=args.seed, vgg_weights=args.vgg_weights, crop_schedule=args.crop_schedule,
+        lr_schedule=args.lr_schedule, init_from=args.init_from, decoder_upsampling=args.upsampling,
+        skip_statistics=args.skip_statistics, eval_data=args.eval_data, loss_weights=weights or None,
+        image_size=args.image_size,
+    )
+    return 0
+
+
+def _add_reconstruct(subparsers):
+    p = subparsers.add_parser(
+        "reconstruct", help="held-out reconstruction quality (PSNR, SSIM) of a trained model"
+    )
+    p.add_argument("--data", required=True, help="folder of held-out photos")
+    p.add_argument("--model", default=None, help=".keras model (default: the shipped CBAM model)")
+    p.add_argument("--size", type=int, default=256, help="shorter side the photos are resized to")
+    p.add_argument("--per-image", action="store_true", help="also print each image's numbers")
+    return p
+
+
+def run_reconstruct(args):
+    common.check_model_path(args.model)
+    if args.size < opts.MIN_IMAGE_SIZE:
+        raise ValueError(f"`--size` must be at least {opts.MIN_IMAGE_SIZE}. Received: size={args.size}")
+
+    from tf_cbam_style import api
+    from tf_cbam_style.data import scan_image_folder
+    from tf_cbam_style.reconstruction import evaluate_reconstruction
+
+    scan = scan_image_folder(args.data)
+    if not scan.files:
+        raise ValueError(f"`--data` holds no readable images. Received: data={args.data!r}")
+    model = api.load_model(args.model)
+    report = evaluate_reconstruction(model, scan.files, size=args.size)
+    if args.per_image:
+        for name, psnr, ssim in report.per_image:
+            print(f"{name:50s} PSNR {psnr:6.2f} dB  SSIM {ssim:.4f}")
+    print(
+        f"{len(report.per_image)} images at {report.size} px: "
+        f"PSNR {report.psnr:.2f} dB, SSIM {report.ssim:.4f}"
+    )
+    return 0
