@@ -317,7 +317,8 @@ def stylize_tiled(model, content, style, options, *, mask=None, tile_size=DEFAUL
             count += flat.shape[0]
         mean = mean_sum / count
         covariance = gram_sum / count - np.outer(mean, mean)
-        whitening = (tf.constant(mean[None, None], tf.float32), tf.constant(covariance[None], tf.float32))
+        roots = pipeline.wct.matrix_roots(tf.constant(covariance[None], tf.float32))  # once, not per tile
+        whitening = (tf.constant(mean[None, None], tf.float32), *roots)
 
         # -- pass 3: every tile through the rest of the pipeline -------------
         output = np.zeros((padded_h, padded_w, 3), np.float32)

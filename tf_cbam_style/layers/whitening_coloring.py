@@ -94,12 +94,18 @@ class WhiteningColoring(keras.layers.Layer):
             features: `(batch, h, w, c)`.
             statistics: optional `(mean, covariance)` as from `statistics`,
                 used instead of the features' own (the tiles of one photo
-                share the whole photo's whitening).
+                share the whole photo's whitening), or `(mean, sqrt_cov,
+                inv_sqrt_cov)` with the matrix roots already computed
+                (`matrix_roots`).
         """
         shape = tf.shape(features)
-        mean, covariance = statistics if statistics is not None else self.statistics(features)
+        statistics = statistics if statistics is not None else self.statistics(features)
         flat = tf.reshape(features, [shape[0], -1, features.shape[-1]])
-        sqrt_cov, inv_sqrt_cov = self.matrix_roots(covariance)
+        if len(statistics) == 3:
+            mean, sqrt_cov, inv_sqrt_cov = statistics
+        else:
+            mean, covariance = statistics
+            sqrt_cov, inv_sqrt_cov = self.matrix_roots(covariance)
         whitened = tf.matmul(flat - mean, inv_sqrt_cov)
         return WhitenedFeatures(tf.reshape(whitened, shape), mean, sqrt_cov)
 
