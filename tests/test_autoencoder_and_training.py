@@ -74,9 +74,12 @@ def test_scan_skips_non_images_and_broken_files(write_image, tmp_path):
     write_image("photos/sub/nested.png")
     (tmp_path / "photos" / "notes.txt").write_text("not an image")
     (tmp_path / "photos" / "fake.jpg").write_text("not a jpeg")
+    write_image("photos/scan.tiff")  # Pillow reads it; tf.data could not
     scan = scan_image_folder(str(tmp_path / "photos"))
     assert len(scan.files) == 4
-    assert scan.skipped == {"not an image": 1, "unreadable": 1}
+    from tf_cbam_style.data import UNDECODABLE
+
+    assert scan.skipped == {"not an image": 1, "unreadable": 1, UNDECODABLE: 1}
 
 
 def test_dataset_crops_are_seeded(write_image, tmp_path):

@@ -8,13 +8,19 @@ import tensorflow as tf
 from tf_cbam_style.io import IMAGE_EXTENSIONS
 
 ScanResult = collections.namedtuple("ScanResult", ["files", "skipped"])
+# What `tf.io.decode_image` reads (Pillow's format names); TIFF, AVIF and
+# other formats that `load_image` reads would fail inside tf.data.
+TF_DECODABLE_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WEBP")
+UNDECODABLE = "format tf.data cannot decode (convert to JPEG or PNG)"
 
 
 def scan_image_folder(directory):
     """Lists the readable images under `directory`, recursively.
 
-    Files without an image extension, and files PIL cannot open or verify,
-    are skipped and counted.
+    Files without an image extension, files PIL cannot open or verify, and
+    images in a format `tf.io.decode_image` cannot read (TIFF, AVIF, ...;
+    `TF_DECODABLE_FORMATS`) are skipped and counted by reason, so that
+    training never drops a file without saying so.
 
     Returns:
         `ScanResult(files, skipped)`: sorted paths and a dict reason -> count.
@@ -35,9 +41,13 @@ def scan_image_folder(directory):
                 continue
             try:
                 with Image.open(path) as image:
+                    image_format = image.format
                     image.verify()
             except Exception:
                 skipped["unreadable"] += 1
+                continue
+            if image_format not in TF_DECODABLE_FORMATS:
+                skipped[UNDECODABLE] += 1
                 continue
             files.append(path)
     return ScanResult(sorted(files), dict(skipped))
