@@ -6,8 +6,10 @@ input tensors (so that JPEG decoding and canvas resampling play no part)
 and compares. Tolerance as in test_tfjs_node.py (float32 wasm vs
 TensorFlow kernels): mean |diff| < 2/255 and PSNR > 35 dB.
 
-Skipped without Chromium (`apt-get install chromium`), `npm ci` in
-web_demo/, or a converted model (see tests/browser/support.py).
+It serves the committed web_demo/model when it matches the committed
+SavedModel (what visitors get), else the test suite's tiny model converted
+afresh. Skipped without Chromium (`apt-get install chromium`), `npm ci` in
+web_demo/, or any model (see tests/browser/support.py).
 """
 
 import importlib.util
@@ -28,10 +30,12 @@ _spec.loader.exec_module(support)
 
 MEAN_ABS_TOLERANCE = support.MEAN_ABS_TOLERANCE
 MIN_PSNR_DB = support.MIN_PSNR_DB
-# Where the SavedModel's foreground-only matte is below 0.1 (background),
-# the page's output must stay within 0.02 of the content on average, and at
-# least 4 times closer to it than the default (restyled) output.
-BACKGROUND_TOLERANCE = 0.02
+# Where the SavedModel's matte (estimated from its foreground-only output)
+# says background (below 0.1), the page's foreground-only output must stay
+# within 0.02 of the content on average, and at least 4 times closer to it
+# than the default (restyled) output; where it says object (above 0.9), the
+# background-only output must do the same.
+KEPT_TOLERANCE = 0.02
 TEST_SIZE = 96  # ?max_content and ?max_style: small images keep the test quick
 
 
@@ -40,7 +44,7 @@ def tfjs_model(tmp_path_factory, tiny_model_path):
     reason = support.missing_browser()
     if reason:
         pytest.skip(reason)
-    result = support.converted_model(tmp_path_factory, tiny_model_path)
+    result = support.page_model(tmp_path_factory, tiny_model_path)
     if isinstance(result, str):
         pytest.skip(result)
     return result
@@ -112,25 +116,55 @@ def test_page_output_matches_saved_model(page_report, tfjs_model):
     assert att_mean < MEAN_ABS_TOLERANCE
 
 
-@pytest.mark.browser
-def test_foreground_only_keeps_the_background(page_report, tfjs_model):
-    from tf_cbam_style.tfjs.fidelity import compare
-
-    assert page_report["runs"]["foreground"]["options"]["foregroundOnly"] is True
-    content = _tensor(page_report, "foreground", "content")
-    page = _tensor(page_report, "foreground", "stylized")
-    page_default = _tensor(page_report, "default", "stylized")
-    image, _ = _reference(tfjs_model[1], page_report, "foreground")
-    default, _ = _reference(tfjs_model[1], page_report, "default")
-    _, mean_diff, db = compare(image, page)
-    assert mean_diff < MEAN_ABS_TOLERANCE and db > MIN_PSNR_DB
-    # The SavedModel's matte, per pixel: image = m * default + (1 - m) * content.
+def _matte(saved_model, report):
+    """The SavedModel's matte per pixel, from its foreground-only and default
+    outputs (foreground = m * default + (1 - m) * content), where the default
+    run changes the pixel enough to tell; NaN elsewhere."""
+    content = _tensor(report, "foreground", "content")
+    foreground, _ = _reference(saved_model, report, "foreground")
+    default, _ = _reference(saved_model, report, "default")
     change = default - content
     energy = np.sum(change**2, axis=-1)
-    matte = np.sum((image - content) * change, axis=-1) / np.maximum(energy, 1e-8)
-    background = (energy > 0.05**2) & (matte < 0.1)
-    assert background.mean() > 0.02, "the SavedModel's matte left no background to check"
-    kept = np.abs(page - content)[background].mean()
-    restyled = np.abs(page_default - content)[background].mean()
-    assert kept < BACKGROUND_TOLERANCE
-    assert kept < 0.25 * restyled
+    matte = np.sum((foreground - content) * change, axis=-1) / np.maximum(energy, 1e-8)
+    return np.where(energy > 0.05**2, matte, np.nan)
+
+
+@pytest.mark.browser
+def test_page_defaults_are_options_py(page_report):
+    from tf_cbam_style.options import web_demo_options
+    from tf_cbam_style.tfjs.page import page_options
+
+    expected = web_demo_options()
+    assert page_report["config"] == page_options()
+    defaults = dict(page_report["pageDefaults"])
+    # The check boxes list the scales fine to coarse; their order does not matter.
+    assert sorted(defaults.pop("strokeScales")) == sorted(expected["strokeScales"])
+    assert defaults == {key: expected[key] for key in ("alpha", "numRegions", "preserveColor", "region")}
+    controls = page_report["controls"]
+    assert (controls["alphaMin"], controls["alphaMax"]) == (0, 1)
+    assert (controls["numRegionsMin"], controls["numRegionsMax"]) == (1, expected["maxNumRegions"])
+    assert controls["regionChoices"] == expected["regions"]
+    assert set(expected["strokeScales"]) <= set(controls["strokeChoices"])
+    assert f"at least {expected['minImageSize']} px" in page_report["checks"]["tooSmallNotice"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("run, kept_where", [("foreground", "background"), ("background", "object")])
+def test_region_modes_keep_the_other_part(page_report, tfjs_model, run, kept_where):
+    from tf_cbam_style.tfjs.fidelity import compare
+
+    assert page_report["runs"][run]["options"]["region"] == run
+    content = _tensor(page_report, run, "content")
+    page = _tensor(page_report, run, "stylized")
+    page_default = _tensor(page_report, "default", "stylized")
+    image, _ = _reference(tfjs_model[1], page_report, run)
+    _, mean_diff, db = compare(image, page)
+    assert mean_diff < MEAN_ABS_TOLERANCE and db > MIN_PSNR_DB
+    matte = _matte(tfjs_model[1], page_report)
+    with np.errstate(invalid="ignore"):
+        kept = matte < 0.1 if kept_where == "background" else matte > 0.9
+    assert kept.mean() > 0.02, f"the SavedModel's matte left no {kept_where} to check"
+    distance = np.abs(page - content)[kept].mean()
+    restyled = np.abs(page_default - content)[kept].mean()
+    assert distance < KEPT_TOLERANCE
+    assert distance < 0.25 * restyled

@@ -3,6 +3,7 @@
 import argparse
 import base64
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -261,6 +262,8 @@ def test_cli_parses_export_tfjs_and_demo():
     assert args.func is run_export_tfjs
     assert args.quantization == "uint8" and args.weight_shard_size_bytes == 4194304
     assert args.report_quantizations == ["none", "float16", "uint8"]
+    assert not args.overwrite
+    assert _parser().parse_args(["export", "tfjs", "x", "--overwrite"]).overwrite
     args = _parser().parse_args(["demo", "--port", "0"])
     assert args.func is run_demo and args.host == "127.0.0.1" and args.port == 0
 
@@ -280,6 +283,7 @@ def _demo_root(tmp_path):
     model = tmp_path / "converted"
     model.mkdir()
     (model / "model.json").write_text("{}")
+    (model / "options.json").write_text("{}")
     return root, model
 
 
@@ -325,3 +329,163 @@ def test_importing_tfjs_loads_no_tensorflow():
             "print('tensorflow' in sys.modules, 'numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+# ---------------------------------------------------------------------------
+# options.json, conversion.json and the page's options
+# ---------------------------------------------------------------------------
+
+
+def test_page_options_extend_options_py():
+    from tf_cbam_style.options import web_demo_options
+    from tf_cbam_style.tfjs.page import page_options
+
+    page = page_options()
+    assert {key: page[key] for key in web_demo_options()} == web_demo_options()
+    assert page["maxStyleSize"] <= page["styleMaxSize"]
+    assert page["minImageSize"] <= page["maxStyleSize"] <= page["maxContentSize"]
+    assert set(page["strokeScales"]) <= set(page["strokeScaleChoices"])
+    assert page["strokeScaleChoices"] == sorted(page["strokeScaleChoices"], reverse=True)
+    assert json.loads(json.dumps(page)) == page
+
+
+def test_stylize_options_maps_page_names():
+    from tf_cbam_style.options import StylizeOptions
+    from tf_cbam_style.tfjs.fidelity import stylize_options
+
+    assert stylize_options() == StylizeOptions()
+    assert stylize_options({"numRegions": 3, "strokeScales": [1, 0.5], "preserveColor": True,
+                            "region": "background", "alpha": 0.25}) == StylizeOptions(
+        num_regions=3, stroke_scales=(1.0, 0.5), preserve_color=True, region="background", alpha=0.25)
+    with pytest.raises(ValueError, match="Received: options key 'foregroundOnly'"):
+        stylize_options({"foregroundOnly": True})
+    with pytest.raises(ValueError, match="Received: region='sky'"):
+        stylize_options({"region": "sky"})
+
+
+def test_saved_model_digest_known_answer(tmp_path):
+    import hashlib
+
+    from tf_cbam_style.tfjs.convert import saved_model_digest
+
+    (tmp_path / "variables").mkdir()
+    (tmp_path / "saved_model.pb").write_bytes(b"graph")
+    (tmp_path / "variables" / "variables.index").write_bytes(b"ix")
+    (tmp_path / "variables" / "variables.data-00000-of-00001").write_bytes(b"weights")
+    (tmp_path / "fingerprint.pb").write_bytes(b"ignored")
+    expected = hashlib.sha256(
+        b"saved_model.pb\x005\x00graph"
+        b"variables/variables.data-00000-of-00001\x007\x00weights"
+        b"variables/variables.index\x002\x00ix").hexdigest()
+    assert saved_model_digest(tmp_path) == expected
+    (tmp_path / "variables" / "variables.index").write_bytes(b"iy")
+    assert saved_model_digest(tmp_path) != expected
+    with pytest.raises(FileNotFoundError, match="Received: saved_model_dir="):
+        saved_model_digest(tmp_path / "variables")
+
+
+def test_source_path_is_repo_relative_inside_the_repo(tmp_path):
+    from tf_cbam_style.tfjs.convert import REPO, read_conversion, source_path
+
+    assert source_path(REPO / "saved_models" / "cbam_relu4_1" / "1") == "saved_models/cbam_relu4_1/1"
+    assert source_path(tmp_path) == str(tmp_path.resolve())
+    (tmp_path / "conversion.json").write_text(json.dumps({"saved_model_dir": "saved_models/x/1"}))
+    assert read_conversion(tmp_path)["saved_model_dir"] == REPO / "saved_models" / "x" / "1"
+    with pytest.raises(FileNotFoundError, match="Received: model_dir="):
+        read_conversion(tmp_path / "missing")
+
+
+def test_convert_refuses_to_replace_a_model_without_overwrite(tmp_path):
+    from tf_cbam_style.tfjs.convert import convert_saved_model
+
+    (tmp_path / "sm").mkdir()
+    (tmp_path / "sm" / "saved_model.pb").write_bytes(b"")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "model.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="overwrite"):
+        convert_saved_model(tmp_path / "sm", tmp_path / "out", venv=tmp_path / "no-venv")
+    assert (tmp_path / "out" / "model.json").read_text() == "{}"
+    assert not (tmp_path / "no-venv").exists()
+
+
+# ---------------------------------------------------------------------------
+# The committed web demo: model, options, fidelity report, vendored TF.js
+# ---------------------------------------------------------------------------
+
+
+def _support():
+    import importlib.util
+    import pathlib
+
+    spec = importlib.util.spec_from_file_location(
+        "tfjs_test_support", pathlib.Path(__file__).parent / "browser" / "support.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_model_is_the_committed_saved_model_converted():
+    support = _support()
+    problem = support.committed_model_problem()
+    assert problem is None, problem
+    manifest = json.loads((support.COMMITTED_MODEL / "model.json").read_text())
+    shards = [p for group in manifest["weightsManifest"] for p in group["paths"]]
+    sizes = [(support.COMMITTED_MODEL / p).stat().st_size for p in shards]
+    assert all(size <= 4 * 1024 * 1024 for size in sizes)
+    info = json.loads((support.COMMITTED_MODEL / "conversion.json").read_text())
+    assert sum(sizes) == info["weight_bytes"]
+    files = {p.name for p in support.COMMITTED_MODEL.iterdir()}
+    assert files == {"model.json", "options.json", "conversion.json", *shards}
+
+
+def test_committed_options_json_is_options_py():
+    from tf_cbam_style.tfjs.page import page_options
+
+    support = _support()
+    path = support.COMMITTED_MODEL / "options.json"
+    assert path.is_file(), f"{path} is missing: run {support.REGENERATE}"
+    assert json.loads(path.read_text()) == page_options(), (
+        f"web_demo/model/options.json differs from tf_cbam_style/options.py: run {support.REGENERATE}")
+
+
+def test_committed_fidelity_report_measured_the_committed_saved_model():
+    support = _support()
+    path = support.COMMITTED_MODEL / "conversion.json"
+    assert path.is_file(), f"{path} is missing: run {support.REGENERATE}"
+    info = json.loads(path.read_text())
+    report = json.loads((support.WEB_DEMO / "fidelity.json").read_text())
+    assert report.get("saved_model_sha256") == info["saved_model_sha256"], (
+        f"web_demo/fidelity.json was measured on another SavedModel: run {support.REGENERATE}")
+    assert {entry["quantization"] for entry in report["reports"]} == {"none", "float16", "uint8"}
+
+
+def test_page_code_keeps_no_copy_of_the_defaults():
+    from tf_cbam_style.options import DEFAULT_STROKE_SCALES
+
+    support = _support()
+    files = [*sorted((support.WEB_DEMO / "js").glob("*.js")), support.WEB_DEMO / "index.html"]
+    for path in files:
+        text = path.read_text()
+        assert "DEFAULT_OPTIONS" not in text and "MIN_SIZE" not in text, path
+        assert str(DEFAULT_STROKE_SCALES[1]) not in text, path
+
+
+def test_vendored_tfjs_is_the_pinned_packages():
+    support = _support()
+    vendor = support.WEB_DEMO / "vendor"
+    package = json.loads((support.WEB_DEMO / "package.json").read_text())
+    versions = json.loads((vendor / "versions.json").read_text())
+    assert versions == {name: package["dependencies"][name] for name in versions}
+    assert len(versions) == 4
+    lock = json.loads((support.WEB_DEMO / "package-lock.json").read_text())
+    for name, version in versions.items():
+        assert lock["packages"][f"node_modules/{name}"]["version"] == version
+    script = (support.WEB_DEMO / "scripts" / "vendor.mjs").read_text()
+    pairs = re.findall(r"\['([^']+)', '([^']+)'\]", script)
+    assert len(pairs) == 7
+    for source, target in pairs:
+        assert (vendor / target).stat().st_size > 1000, target
+        installed = support.WEB_DEMO / "node_modules" / "@tensorflow" / source
+        if installed.is_file():  # after `npm ci`: byte for byte the installed files
+            assert installed.read_bytes() == (vendor / target).read_bytes(), target
+    assert (vendor / "LICENSE").read_text().lstrip().startswith("Apache License")

@@ -5,8 +5,10 @@
 //        [--model-dir DIR] [--screenshot web_demo/screenshot.png]
 //
 // Without --url it serves web_demo/ itself (and --model-dir at /model/).
-// DIR gets report.json and, per run ("default", "foreground"), the page's
-// exact float32 inputs and outputs as <run>_<tensor>.bin.
+// DIR gets report.json (with the controls' values as the page opened) and,
+// per run ("foreground", "background", "default": the region control's
+// three settings), the page's exact float32 inputs and outputs as
+// <run>_<tensor>.bin.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -49,12 +51,39 @@ async function main() {
     report.backend = backend;
     report.backendDetail = await page.getAttribute('#backend', 'title');
 
+    // What the controls show before anyone touches them, and their ranges.
+    report.pageDefaults = await page.evaluate(() => window.demo.readOptions());
+    report.config = await page.evaluate(() => window.demo.config);
+    report.controls = await page.evaluate(() => ({
+      alphaMin: Number(document.getElementById('alpha').min),
+      alphaMax: Number(document.getElementById('alpha').max),
+      numRegionsMin: Number(document.getElementById('num-regions').min),
+      numRegionsMax: Number(document.getElementById('num-regions').max),
+      strokeChoices: [...document.querySelectorAll('input[name=stroke]')].map((box) => Number(box.value)),
+      regionChoices: [...document.querySelectorAll('#region option')].map((option) => option.value),
+    }));
+
     // A non-image upload gets a clear message.
     await page.setInputFiles('#content-file', {
       name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture'),
     });
     await page.waitForFunction(() => document.getElementById('content-notice').classList.contains('error'));
     report.checks.nonImageNotice = await page.textContent('#content-notice');
+
+    // An image under the minimum size is refused with the minimum named.
+    report.checks.tooSmallNotice = await page.evaluate(async () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 40;
+      canvas.height = window.demo.config.minImageSize - 1;
+      canvas.getContext('2d').fillRect(0, 0, canvas.width, canvas.height);
+      const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+      try {
+        await window.demo.setImage('content', new File([blob], 'small.png', { type: 'image/png' }));
+      } catch (error) {
+        // expected: the notice says why
+      }
+      return document.getElementById('content-notice').textContent;
+    });
 
     // A large upload is downscaled with a visible notice.
     report.checks.downscaleNotice = await page.evaluate(async () => {
@@ -69,14 +98,15 @@ async function main() {
       return document.getElementById('content-notice').textContent;
     });
 
-    // Back to the bundled pair; a foreground-only run, then the default run.
+    // Back to the bundled pair; foreground-only and background-only runs,
+    // then the default run (region "all").
     await page.click('.samples[data-role=content] button[data-index="0"]');
     await page.click('.samples[data-role=style] button[data-index="0"]');
     await page.waitForFunction(() => !document.getElementById('content-notice').classList.contains('error'));
-    await page.check('#foreground-only');
-    report.runs.foreground = save(args.out, 'foreground', await runFromUi(page));
-    await page.uncheck('#foreground-only');
-    report.runs.default = save(args.out, 'default', await runFromUi(page));
+    for (const [run, region] of [['foreground', 'foreground'], ['background', 'background'], ['default', 'all']]) {
+      await page.selectOption('#region', region);
+      report.runs[run] = save(args.out, run, await runFromUi(page));
+    }
     report.checks.downloadHref = (await page.getAttribute('#download', 'href') || '').slice(0, 22);
     if (args.screenshot) {
       await page.screenshot({ path: args.screenshot, fullPage: true });

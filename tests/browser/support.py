@@ -4,18 +4,29 @@ Loaded by path (tests/ has no conftest hook for it), so it has no pytest
 fixtures of its own; the test modules wrap these functions.
 """
 
-import json
 import pathlib
 import shutil
 
 REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 WEB_DEMO = REPO / "web_demo"
 CHROMIUM = pathlib.Path("/usr/bin/chromium")
+# The committed TF.js model and the committed SavedModel it must match
+# (tools/regenerate_web_demo.sh makes the one from the other).
+COMMITTED_MODEL = WEB_DEMO / "model"
+COMMITTED_SAVED_MODEL = "saved_models/cbam_relu4_1/1"
+COMMITTED_QUANTIZATION = "float16"
+REGENERATE = "tools/regenerate_web_demo.sh"
 
-# TF.js (wasm) against the Python SavedModel on the same inputs: kernels and
-# summation order differ, and the style swap's argmax can flip at near-ties,
-# so the mean is bounded rather than the maximum (measured: max 0.0011,
-# mean 3e-5, 84 dB; docs/web_demo.md).
+# TF.js (wasm) against the Python SavedModel on the same inputs. Both compute
+# in float32, but the kernels (XNNPACK, Eigen/oneDNN) sum in different
+# orders, the 20-step Newton-Schulz whitening amplifies that to about 1e-4,
+# and the style swap's argmax can flip at near-ties, changing a few pixels
+# by much more; so the mean is bounded rather than the maximum (measured on
+# bird/candy at 256 px: max 0.0011, mean 3e-5, 84 dB; web_demo/fidelity.json).
+# The committed model has float16 weights (relative rounding 2^-11 per
+# weight): measured max 0.069, mean 0.0011, 50.9 dB on the same pair, still
+# well inside these bounds, while a wrong option, input order or kernel is
+# off by 10-30 dB.
 MEAN_ABS_TOLERANCE = 2.0 / 255.0
 MIN_PSNR_DB = 35.0
 
@@ -38,28 +49,41 @@ def missing_browser():
         return "Chromium is not installed (apt-get install chromium)"
     if not (WEB_DEMO / "node_modules" / "playwright-core").is_dir():
         return "run `npm ci` in web_demo/ for playwright-core"
-    if not (WEB_DEMO / "vendor" / "tf-core.min.js").is_file():
-        return "run `npm ci` in web_demo/ (it vendors TF.js into web_demo/vendor/)"
     return None
 
 
-def converted_model(tmp_path_factory, tiny_model_path):
-    """`(model_dir, saved_model_dir)` of a float32 TF.js model, or a skip reason (str).
+def committed_model_problem():
+    """Why `web_demo/model` is not the conversion of the committed SavedModel, or None.
 
-    Uses `web_demo/model` when it was converted without quantization from a
-    SavedModel that still exists; otherwise converts the session's tiny
-    model once (needs the converter virtualenv, see `tf-cbam-style export tfjs`).
+    Checks what `conversion.json` records: the source folder, the digest of
+    its graph and weights (`saved_model_digest`) and the quantization.
     """
-    info_path = WEB_DEMO / "model" / "conversion.json"
-    if info_path.is_file():
-        info = json.loads(info_path.read_text())
-        if info.get("quantization") == "none" and pathlib.Path(info["saved_model_dir"]).is_dir():
-            return WEB_DEMO / "model", pathlib.Path(info["saved_model_dir"])
+    from tf_cbam_style.tfjs.convert import read_conversion, saved_model_digest
+
+    fix = f"run {REGENERATE} and commit its output"
+    if not (COMMITTED_MODEL / "model.json").is_file():
+        return f"web_demo/model/model.json is missing: {fix}"
+    info = read_conversion(COMMITTED_MODEL)
+    if info["saved_model_dir"] != REPO / COMMITTED_SAVED_MODEL:
+        return (f"web_demo/model was converted from {info['saved_model_dir']}, not "
+                f"{COMMITTED_SAVED_MODEL}: {fix}")
+    if info.get("quantization") != COMMITTED_QUANTIZATION:
+        return f"web_demo/model has quantization {info.get('quantization')!r}, not float16: {fix}"
+    digest = saved_model_digest(REPO / COMMITTED_SAVED_MODEL)
+    if info.get("saved_model_sha256") != digest:
+        return (f"{COMMITTED_SAVED_MODEL} changed since web_demo/model was converted "
+                f"(sha256 {digest[:12]}..., recorded {str(info.get('saved_model_sha256'))[:12]}...): {fix}")
+    return None
+
+
+def tiny_converted_model(tmp_path_factory, tiny_model_path):
+    """`(model_dir, saved_model_dir)` of the test suite's tiny untrained model,
+    exported and converted (float32) once per session, or a skip reason (str)."""
     from tf_cbam_style.tfjs.venv import is_ready
 
     if not is_ready():
-        return ("no converted model: run `tf-cbam-style export tfjs SAVED_MODEL` (it creates the "
-                "converter virtualenv) or set TF_CBAM_STYLE_TFJS_VENV")
+        return ("the TF.js converter virtualenv is missing: run `tf-cbam-style export tfjs SAVED_MODEL` "
+                "once (it creates it) or set TF_CBAM_STYLE_TFJS_VENV")
     base = tmp_path_factory.getbasetemp() / "tfjs_tiny"
     model_dir, saved_model = base / "model", base / "saved_model" / "1"
     if not (model_dir / "model.json").is_file():
@@ -71,6 +95,17 @@ def converted_model(tmp_path_factory, tiny_model_path):
                            overwrite=True)
         convert_saved_model(saved_model, model_dir)
     return model_dir, saved_model
+
+
+def page_model(tmp_path_factory, tiny_model_path):
+    """The model the browser tests serve: the committed one when it matches
+    the committed SavedModel (what visitors get), else the tiny one.
+
+    Returns `(model_dir, saved_model_dir)` or a skip reason (str).
+    """
+    if committed_model_problem() is None:
+        return COMMITTED_MODEL, REPO / COMMITTED_SAVED_MODEL
+    return tiny_converted_model(tmp_path_factory, tiny_model_path)
 
 
 def sample(name, size):

@@ -139,7 +139,9 @@ class StylizePipeline:
             mask_image = tf.clip_by_value(tf.image.resize(mask, size, method="bilinear"), 0.0, 1.0)
             mask_image = tf.broadcast_to(mask_image, tf.shape(content[..., :1]))
             padded = self._pad_to(mask_image, tf.shape(state["content_features"]["relu1_1"])[1:3])
-            resized = tf.image.resize(padded, tf.shape(saliency)[1:3], method="area")
+            # The padded size is exactly the stride times the map's size, so
+            # this is the area resize (TF.js has no ResizeArea op).
+            resized = tf.nn.avg_pool2d(padded, self.stride, self.stride, "VALID")
             use_mask = tf.reduce_max(mask) >= 0.0
             saliency = tf.where(use_mask, tf.clip_by_value(resized, 0.0, 1.0), saliency)
             new["mask_image"] = mask_image

@@ -28,6 +28,8 @@ def _add_export_tfjs(export_subparsers):
     )
     p.add_argument("saved_model", help="SavedModel folder or export base (e.g. saved_models/cbam_relu4_1)")
     p.add_argument("--out", default=None, help="model folder to write (default: web_demo/model)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a model already in --out (and an existing --report file)")
     p.add_argument("--quantization", choices=QUANTIZATION_CHOICES, default="none",
                    help="weight quantization (default: none)")
     p.add_argument("--signature", default="stylize_with_options", help="signature to convert")
@@ -88,6 +90,8 @@ def run_export_tfjs(args):
     samples = demo_root() / "samples"
     content_path = args.content or str(samples / DEFAULT_SAMPLES[0])
     style_path = args.style or str(samples / DEFAULT_SAMPLES[1])
+    if args.report and os.path.exists(args.report) and not args.overwrite:
+        raise FileExistsError(f"`--report` already exists; pass --overwrite. Received: report={args.report!r}")
     if args.report:
         for name, path in (("content", content_path), ("style", style_path)):
             if not os.path.isfile(path):
@@ -106,7 +110,7 @@ def run_export_tfjs(args):
         result = convert_saved_model(
             args.saved_model, out, signature_name=args.signature, quantization=args.quantization,
             weight_shard_size_bytes=args.weight_shard_size_bytes, venv=args.venv,
-            check_ops=not args.skip_op_check, log=say,
+            check_ops=not args.skip_op_check, overwrite=args.overwrite, log=say,
         )
     except RuntimeError as error:  # the converter or its installation failed
         print(f"error: {error}", file=sys.stderr)
@@ -114,7 +118,8 @@ def run_export_tfjs(args):
     print(
         f"Wrote {result.model_json}: {len(result.weight_files)} weight files, "
         f"{result.weight_bytes / 2**20:.1f} MiB ({result.quantization}; "
-        f"{result.removed_duplicate_bytes / 2**20:.1f} MiB of duplicate weights removed)"
+        f"{result.removed_duplicate_bytes / 2**20:.1f} MiB of duplicate weights removed), "
+        f"with options.json and conversion.json"
     )
     if args.report:
         try:
@@ -149,7 +154,8 @@ def _write_fidelity_report(args, result, content_path, style_path, say):
         say(f"Running {', '.join(model_dirs)} in Node.js (wasm) and the SavedModel in Python ...")
         reports = measure_fidelity(result.saved_model_dir, model_dirs, content, style)
     write_report(args.report, reports, content.shape, style.shape,
-                 samples=[os.path.basename(content_path), os.path.basename(style_path)])
+                 samples=[os.path.basename(content_path), os.path.basename(style_path)],
+                 saved_model_dir=result.saved_model_dir)
     for r in reports:
         print(
             f"{r.quantization:8s} {r.weight_bytes / 2**20:6.1f} MiB  max |diff| {r.max_abs_diff:.4f}  "

@@ -1,6 +1,7 @@
 """SavedModel -> TensorFlow.js graph model, ready for the web demo."""
 
 import collections
+import hashlib
 import json
 import os
 import pathlib
@@ -14,6 +15,7 @@ from tf_cbam_style.tfjs.ops import (
     parse_converter_error,
     signature_op_nodes,
 )
+from tf_cbam_style.tfjs.page import OPTIONS_JSON, write_page_options
 from tf_cbam_style.tfjs.rewrite import optimize_artifacts
 from tf_cbam_style.tfjs.venv import (
     CONVERTER_VERSION,
@@ -25,7 +27,8 @@ QUANTIZATIONS = ("none", "float16", "uint8")
 DEFAULT_SIGNATURE = "stylize_with_options"
 DEFAULT_SHARD_SIZE = 4 * 1024 * 1024
 CONVERSION_JSON = "conversion.json"
-_OWN_FILES = (MODEL_JSON, CONVERSION_JSON)
+_OWN_FILES = (MODEL_JSON, CONVERSION_JSON, OPTIONS_JSON)
+REPO = pathlib.Path(__file__).resolve().parent.parent.parent
 
 ConversionResult = collections.namedtuple(
     "ConversionResult",
@@ -67,10 +70,66 @@ def resolve_saved_model_dir(path):
     return versions[-1][1]
 
 
-def _check_output_dir(output_dir):
+def saved_model_digest(saved_model_dir):
+    """The sha256 (hex) of a SavedModel's graph and weights.
+
+    Hashes `saved_model.pb` and every file under `variables/`, in sorted
+    order, each as its path relative to `saved_model_dir`, a NUL byte, its
+    size in decimal, a NUL byte and its bytes. `assets.extra/` (TF Serving
+    warm-up requests) and `fingerprint.pb` do not change what the model
+    computes and are left out.
+
+    Raises:
+        FileNotFoundError: `saved_model_dir` has no `saved_model.pb`.
+    """
+    root = pathlib.Path(saved_model_dir)
+    if not (root / "saved_model.pb").is_file():
+        raise FileNotFoundError(
+            f"`saved_model_dir` must hold saved_model.pb. Received: saved_model_dir='{root}'")
+    files = [root / "saved_model.pb"] + sorted(p for p in (root / "variables").rglob("*") if p.is_file())
+    digest = hashlib.sha256()
+    for path in files:
+        data = path.read_bytes()
+        digest.update(f"{path.relative_to(root).as_posix()}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def source_path(saved_model_dir):
+    """`saved_model_dir` relative to the repository (POSIX) when inside it, else absolute."""
+    path = pathlib.Path(saved_model_dir).resolve()
+    try:
+        return path.relative_to(REPO).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def read_conversion(model_dir):
+    """`model_dir/conversion.json`, with `saved_model_dir` as an absolute `pathlib.Path`.
+
+    Raises:
+        FileNotFoundError: `model_dir` has no `conversion.json`.
+    """
+    path = pathlib.Path(model_dir) / CONVERSION_JSON
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"`model_dir` must hold {CONVERSION_JSON} (written by `tf-cbam-style export tfjs`). "
+            f"Received: model_dir='{model_dir}'"
+        )
+    info = json.loads(path.read_text(encoding="utf-8"))
+    info["saved_model_dir"] = REPO / info["saved_model_dir"]  # an absolute path stays as it is
+    return info
+
+
+def _check_output_dir(output_dir, overwrite):
     if output_dir.exists():
         if not output_dir.is_dir():
             raise NotADirectoryError(f"`output_dir` must be a folder. Received: output_dir='{output_dir}'")
+        if (output_dir / MODEL_JSON).exists() and not overwrite:
+            raise FileExistsError(
+                "`output_dir` already holds a converted model; pass overwrite=True (`--overwrite`) "
+                f"to replace it. Received: output_dir='{output_dir}'"
+            )
         foreign = [
             p.name for p in output_dir.iterdir()
             if p.name not in _OWN_FILES and not (p.name.startswith("group") and p.name.endswith(".bin"))
@@ -112,6 +171,7 @@ def convert_saved_model(
     weight_shard_size_bytes=DEFAULT_SHARD_SIZE,
     venv=None,
     check_ops=True,
+    overwrite=False,
     log=None,
 ):
     """Converts a SavedModel signature into a TF.js graph model.
@@ -119,7 +179,11 @@ def convert_saved_model(
     The converter runs in its own virtualenv (`ensure_converter_venv`).
     Before converting, the signature's frozen graph is checked against the
     ops TF.js supports; after converting, duplicate weights are merged and
-    fused nodes the wasm backend rejects are split (see `rewrite`).
+    fused nodes the wasm backend rejects are split (see `rewrite`). Beside
+    `model.json` it writes `options.json` (the page's defaults and ranges,
+    see `tf_cbam_style.tfjs.page`) and `conversion.json` (the source
+    SavedModel, relative to the repository when inside it, and its
+    `saved_model_digest`, the quantization and the rewrite figures).
 
     Args:
         saved_model_dir: a SavedModel folder, or an export base with
@@ -131,6 +195,7 @@ def convert_saved_model(
         venv: the converter virtualenv folder (default
             `~/.cache/tf_cbam_style/tfjs-venv`).
         check_ops: check the graph's ops before converting.
+        overwrite: replace a model already in `output_dir`.
         log: optional callable receiving progress lines.
 
     Returns:
@@ -139,6 +204,8 @@ def convert_saved_model(
     Raises:
         UnsupportedOpsError: the graph uses ops TF.js lacks; names the ops
             and the nodes (layers) that make them.
+        FileExistsError: `output_dir` holds a model and `overwrite` is
+            false, or holds files that are not a converted model.
     """
     say = log or (lambda message: None)
     if quantization not in QUANTIZATIONS:
@@ -150,7 +217,7 @@ def convert_saved_model(
         )
     saved_model_dir = resolve_saved_model_dir(saved_model_dir)
     output_dir = pathlib.Path(output_dir)
-    _check_output_dir(output_dir)
+    _check_output_dir(output_dir, overwrite)
     env = ensure_converter_venv(venv, log=say)
 
     op_nodes = None
@@ -181,8 +248,10 @@ def convert_saved_model(
             raise RuntimeError(f"tensorflowjs_converter failed (exit {result.returncode}):\n{tail}")
         artifacts, stats = optimize_artifacts(read_artifacts(tmp))
         written = write_artifacts(tmp, artifacts, weight_shard_size_bytes)
+        write_page_options(tmp)
         info = {
-            "saved_model_dir": str(saved_model_dir.resolve()),
+            "saved_model_dir": source_path(saved_model_dir),
+            "saved_model_sha256": saved_model_digest(saved_model_dir),
             "signature_name": signature_name,
             "quantization": quantization,
             "weight_shard_size_bytes": weight_shard_size_bytes,
@@ -193,6 +262,7 @@ def convert_saved_model(
         }
         with open(tmp / CONVERSION_JSON, "w", encoding="utf-8") as f:
             json.dump(info, f, indent=2)
+            f.write("\n")
         shutil.rmtree(output_dir, ignore_errors=True)
         os.replace(tmp, output_dir)
     finally:

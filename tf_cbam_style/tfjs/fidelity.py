@@ -1,8 +1,11 @@
 """How closely the converted (and quantized) model matches the SavedModel."""
 
 import collections
+import dataclasses
+import functools
 import json
 import math
+import re
 
 import numpy as np
 
@@ -24,49 +27,69 @@ Attributes:
     backend: the TF.js backend used.
 """
 
-# The page's option names -> the SavedModel's input names.
-_OPTION_INPUTS = {
-    "alpha": ("alpha", np.float32),
-    "strokeScales": ("stroke_scales", np.float32),
-    "numRegions": ("num_regions", np.int32),
-    "preserveColor": ("preserve_color", np.bool_),
-    "foregroundOnly": ("foreground_only", np.bool_),
-}
-DEFAULT_OPTIONS = {
-    "alpha": 1.0, "strokeScales": [0.5, 0.7071, 1.0], "numRegions": 4,
-    "preserveColor": False, "foregroundOnly": False,
-}
+
+def stylize_options(options=None):
+    """Page-style options (the camelCase keys of `options.json`, e.g.
+    `{"numRegions": 3, "region": "foreground"}`) -> a checked
+    `tf_cbam_style.options.StylizeOptions`; missing keys take the defaults.
+
+    Raises:
+        ValueError: for a key that is not a knob, or a bad value.
+    """
+    from tf_cbam_style.options import StylizeOptions
+
+    fields = {f.name for f in dataclasses.fields(StylizeOptions)} - {"method"}
+    changes = {}
+    for key, value in (options or {}).items():
+        name = re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+        if name not in fields:
+            raise ValueError(f"`options` has an unknown key. Received: options key {key!r}")
+        changes[name] = tuple(value) if name == "stroke_scales" else value
+    return StylizeOptions(**changes)
+
+
+@functools.lru_cache(maxsize=2)
+def _load(saved_model_dir):
+    import tensorflow as tf
+
+    return tf.saved_model.load(saved_model_dir)
+
+
+def run_saved_model(saved_model_dir, content, style, options=None, mask=None,
+                    signature_name="stylize_with_options"):
+    """The SavedModel's `(stylized_image, attention_map)` for page-style options.
+
+    Args:
+        saved_model_dir: a SavedModel folder or an export base.
+        content, style: float32 RGB `(H, W, 3)` or `(1, H, W, 3)` in [0, 1].
+        options: page-style options (see `stylize_options`).
+        mask: optional float32 `(1, h, w, 1)` mask in [0, 1].
+        signature_name: the signature to call.
+
+    Returns:
+        numpy `(1, H, W, 3)` and `(1, H, W, 1)` arrays.
+    """
+    import tensorflow as tf
+
+    from tf_cbam_style.options import SIGNATURE_INPUTS, option_inputs
+    from tf_cbam_style.tfjs.convert import resolve_saved_model_dir
+
+    inputs = {
+        "content_image": np.asarray(content, np.float32),
+        "style_image": np.asarray(style, np.float32),
+        **option_inputs(stylize_options(options), mask),
+    }
+    inputs = {k: v[None] if k.endswith("_image") and v.ndim == 3 else v for k, v in inputs.items()}
+    names = [spec.name for spec in SIGNATURE_INPUTS[signature_name]]
+    loaded = _load(str(resolve_saved_model_dir(saved_model_dir).resolve()))
+    outputs = loaded.signatures[signature_name](**{name: tf.constant(inputs[name]) for name in names})
+    return outputs["stylized_image"].numpy(), outputs["attention_map"].numpy()
 
 
 def psnr(a, b, peak=1.0):
     """Peak signal-to-noise ratio in dB (`inf` for identical arrays)."""
     mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
     return math.inf if mse == 0.0 else 10.0 * math.log10(peak * peak / mse)
-
-
-def run_saved_model(saved_model_dir, content, style, options=None, signature_name="stylize_with_options"):
-    """The SavedModel's `(stylized_image, attention_map)` for page-style options."""
-    import tensorflow as tf
-
-    from tf_cbam_style.tfjs.convert import resolve_saved_model_dir
-
-    options = {**DEFAULT_OPTIONS, **(options or {})}
-    unknown = sorted(set(options) - set(_OPTION_INPUTS))
-    if unknown:
-        raise ValueError(f"`options` has unknown keys. Received: options keys {unknown}")
-    loaded = tf.saved_model.load(str(resolve_saved_model_dir(saved_model_dir)))
-    function = loaded.signatures[signature_name]
-    content = np.asarray(content, np.float32)
-    style = np.asarray(style, np.float32)
-    inputs = {
-        "content_image": tf.constant(content[None] if content.ndim == 3 else content),
-        "style_image": tf.constant(style[None] if style.ndim == 3 else style),
-        "mask": tf.constant(-np.ones((1, 1, 1, 1), np.float32)),
-    }
-    for key, (name, dtype) in _OPTION_INPUTS.items():
-        inputs[name] = tf.constant(np.asarray(options[key], dtype))
-    outputs = function(**inputs)
-    return outputs["stylized_image"].numpy(), outputs["attention_map"].numpy()
 
 
 def compare(reference, candidate):
@@ -82,7 +105,7 @@ def measure_fidelity(saved_model_dir, model_dirs, content, style, options=None, 
         saved_model_dir: the SavedModel the models were converted from.
         model_dirs: dict of quantization name -> converted model folder.
         content, style: float32 RGB images in [0, 1].
-        options: page-style options (see `tf_cbam_style.tfjs.node`).
+        options: page-style options (see `stylize_options`).
         backend: TF.js backend, `"wasm"` or `"cpu"`.
         repeat: Node.js runs per model; the last one is timed warm.
 
@@ -106,8 +129,13 @@ def measure_fidelity(saved_model_dir, model_dirs, content, style, options=None, 
     return reports
 
 
-def write_report(path, reports, content_shape, style_shape, samples=None):
-    """Writes `reports` as JSON (`psnr_db` of identical images as `null`)."""
+def write_report(path, reports, content_shape, style_shape, samples=None, saved_model_dir=None):
+    """Writes `reports` as JSON (`psnr_db` of identical images as `null`).
+
+    With `saved_model_dir`, the document also records that SavedModel (as in
+    `conversion.json`: its path and `saved_model_digest`), so that figures
+    quoted from the report can be traced to the model they measured.
+    """
     entries = []
     for report in reports:
         entry = report._asdict()
@@ -119,6 +147,12 @@ def write_report(path, reports, content_shape, style_shape, samples=None):
         "samples": samples,
         "reports": entries,
     }
+    if saved_model_dir is not None:
+        from tf_cbam_style.tfjs.convert import saved_model_digest, source_path
+
+        document["saved_model_dir"] = source_path(saved_model_dir)
+        document["saved_model_sha256"] = saved_model_digest(saved_model_dir)
     with open(path, "w", encoding="utf-8") as f:
         json.dump(document, f, indent=2)
+        f.write("\n")
     return path

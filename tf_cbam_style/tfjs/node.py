@@ -68,8 +68,11 @@ def run_graph_model(model_dir, content, style, options=None, mask=None, backend=
         content: float32 `(1, H, W, 3)` or `(H, W, 3)` in [0, 1].
         style: float32 `(1, Hs, Ws, 3)` or `(Hs, Ws, 3)` in [0, 1].
         options: dict with any of `alpha`, `strokeScales`, `numRegions`,
-            `preserveColor`, `foregroundOnly` (the page's option names).
-        mask: optional float32 `(1, h, w, 1)` saliency mask.
+            `preserveColor` and `region` (`"all"`, `"foreground"` or
+            `"background"`): the page's option names, as in the model's
+            `options.json`, whose defaults fill in the rest.
+        mask: optional float32 `(1, h, w, 1)` mask in [0, 1]; it replaces
+            the attention map.
         backend: `"wasm"` (the page's default) or `"cpu"`.
         repeat: runs, to time warm runs after the first.
         root: the `web_demo/` folder (with `node_modules`).
@@ -77,6 +80,10 @@ def run_graph_model(model_dir, content, style, options=None, mask=None, backend=
 
     Returns:
         A `NodeRun`.
+
+    Raises:
+        RuntimeError: the Node.js run failed (its last lines are quoted),
+            e.g. for a bad option or a model folder without `options.json`.
     """
     if backend not in ("wasm", "cpu"):
         raise ValueError(f"`backend` must be 'wasm' or 'cpu'. Received: backend={backend!r}")

@@ -69,15 +69,17 @@ def check_demo_files(root, model_dir=None):
         raise FileNotFoundError(f"`root` must be the web_demo folder (with index.html). Received: root='{root}'")
     if not (root / "vendor" / "tf-core.min.js").is_file():
         raise FileNotFoundError(
-            f"The TF.js files are not vendored yet: run `npm ci` in {root} (it copies them to "
-            f"vendor/). Received: vendor='{root / 'vendor'}'"
+            f"The vendored TF.js files (committed in web_demo/vendor/) are missing: restore them with "
+            f"git, or run `npm ci` in {root} (it copies them there). Received: vendor='{root / 'vendor'}'"
         )
     model = pathlib.Path(model_dir) if model_dir is not None else root / "model"
-    if not (model / "model.json").is_file():
-        raise FileNotFoundError(
-            "No converted model: run `tf-cbam-style export tfjs SAVED_MODEL --out "
-            f"{model}` first. Received: model_dir='{model}'"
-        )
+    for name in ("model.json", "options.json"):
+        if not (model / name).is_file():
+            raise FileNotFoundError(
+                f"No converted model ({name} is missing): the shipped one is committed in "
+                "web_demo/model/ (tools/regenerate_web_demo.sh makes it); for another, run "
+                f"`tf-cbam-style export tfjs SAVED_MODEL --out {model}`. Received: model_dir='{model}'"
+            )
 
 
 def make_server(root, host="127.0.0.1", port=8000, model_dir=None, quiet=True, check=True):

@@ -1,32 +1,32 @@
 // The demo page: picks images and options, runs the converted model in a
 // worker (js/worker.js, TensorFlow.js from vendor/), shows the result and
 // the attention map. `window.demo` exposes the same actions for tests.
+//
+// Every default and range (the knobs, the image size limits) comes from
+// options.json next to model.json, written by `tf-cbam-style export tfjs`
+// from tf_cbam_style/options.py; this page keeps no copy of them.
 
 import { webglRenderer } from './backend.js';
-import {
-  ImageInputError, MAX_CONTENT_SIZE, MAX_STYLE_SIZE, decodeImage, drawFitted,
-} from './images.js';
+import { ImageInputError, decodeImage, drawFitted } from './images.js';
 import { drawOverlay } from './overlay.js';
-import { DEFAULT_OPTIONS } from './stylizer.js';
+import { checkConfig, optionsUrl } from './stylizer.js';
 
 const params = new URLSearchParams(window.location.search);
 const MODEL_URL = new URL(params.get('model') || 'model/model.json', window.location.href).href;
+const OPTIONS_URL = optionsUrl(MODEL_URL);
 const SAMPLES = {
   content: ['samples/content_bird.jpg', 'samples/content_sailboat.jpg'],
   style: ['samples/style_candy.jpg', 'samples/style_la_muse.jpg'],
 };
-// `?max_content=N&max_style=N` lower (never raise) the size limits, e.g.
-// for quick tests.
-function sizeParam(name, limit) {
-  const value = Number(params.get(name));
-  return Number.isInteger(value) && value >= 32 ? Math.min(value, limit) : limit;
-}
-const MAX_SIZE = {
-  content: sizeParam('max_content', MAX_CONTENT_SIZE),
-  style: sizeParam('max_style', MAX_STYLE_SIZE),
+const REGION_LABELS = {
+  all: 'everything',
+  foreground: 'foreground only (the salient object)',
+  background: 'background only (the object stays the photo)',
 };
 
 const $ = (id) => document.getElementById(id);
+let config = null; // the model's options.json
+const MAX_SIZE = { content: null, style: null };
 const images = { content: null, style: null }; // {width, height, ...} once drawn
 let modelReady = false;
 let backendName = null;
@@ -62,7 +62,7 @@ function startWorker() {
   return new Promise((resolve, reject) => {
     onInit = (message) => (message.type === 'ready' ? resolve(message) : reject(new Error(message.message)));
     worker.postMessage({
-      type: 'init', modelUrl: MODEL_URL, backend: params.get('backend'), renderer: webglRenderer(),
+      type: 'init', modelUrl: MODEL_URL, config, backend: params.get('backend'), renderer: webglRenderer(),
     });
   });
 }
@@ -103,7 +103,7 @@ async function setImage(role, source) {
   const canvas = $(`${role}-canvas`);
   try {
     const bitmap = await decodeImage(source);
-    const fitted = drawFitted(bitmap, canvas, MAX_SIZE[role]);
+    const fitted = drawFitted(bitmap, canvas, MAX_SIZE[role], config.minImageSize);
     bitmap.close();
     images[role] = fitted;
     notice(role, fitted.resized
@@ -144,15 +144,63 @@ async function selectSample(role, index) {
   return setImage(role, SAMPLES[role][index]);
 }
 
+async function loadConfig() {
+  const response = await fetch(OPTIONS_URL);
+  if (!response.ok) throw new Error(`Could not load ${OPTIONS_URL} (HTTP ${response.status})`);
+  return checkConfig(await response.json());
+}
+
+// `?max_content=N&max_style=N` lower (never raise) the size limits, e.g.
+// for quick tests.
+function sizeParam(name, limit) {
+  const value = Number(params.get(name));
+  return Number.isInteger(value) && value >= config.minImageSize ? Math.min(value, limit) : limit;
+}
+
+// Sets every control to the defaults and ranges of options.json.
+function applyConfig() {
+  MAX_SIZE.content = sizeParam('max_content', config.maxContentSize);
+  MAX_SIZE.style = sizeParam('max_style', config.maxStyleSize);
+  $('alpha').value = String(config.alpha);
+  $('alpha-value').textContent = config.alpha.toFixed(2);
+  const strokes = $('strokes');
+  for (const scale of config.strokeScaleChoices) {
+    const label = document.createElement('label');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.name = 'stroke';
+    box.value = String(scale);
+    box.checked = config.strokeScales.includes(scale);
+    // At least one scale stays checked.
+    box.addEventListener('change', () => {
+      if (!document.querySelector('input[name=stroke]:checked')) box.checked = true;
+    });
+    label.append(box, ` ${scale.toFixed(2)}`);
+    strokes.appendChild(label);
+  }
+  $('num-regions').max = String(config.maxNumRegions);
+  $('num-regions').value = String(config.numRegions);
+  $('num-regions-value').textContent = String(config.numRegions);
+  $('preserve-color').checked = config.preserveColor;
+  for (const region of config.regions) {
+    const option = document.createElement('option');
+    option.value = region;
+    option.textContent = REGION_LABELS[region] || region;
+    $('region').appendChild(option);
+  }
+  $('region').value = config.region;
+  document.querySelectorAll('.max-content').forEach((e) => { e.textContent = MAX_SIZE.content; });
+  document.querySelectorAll('.max-style').forEach((e) => { e.textContent = MAX_SIZE.style; });
+}
+
+// The options the controls show, with the names of options.json.
 function readOptions() {
-  const strokeScales = [...document.querySelectorAll('input[name=stroke]:checked')]
-    .map((box) => Number(box.value));
   return {
     alpha: Number($('alpha').value),
-    strokeScales: strokeScales.length ? strokeScales : DEFAULT_OPTIONS.strokeScales,
-    numRegions: Number($('regions').value),
+    strokeScales: [...document.querySelectorAll('input[name=stroke]:checked')].map((box) => Number(box.value)),
+    numRegions: Number($('num-regions').value),
     preserveColor: $('preserve-color').checked,
-    foregroundOnly: $('foreground-only').checked,
+    region: $('region').value,
   };
 }
 
@@ -234,6 +282,16 @@ function exportLastRun() {
 }
 
 async function start() {
+  setStatus($('model-status'), 'model: downloading…');
+  try {
+    config = await loadConfig();
+  } catch (error) {
+    setStatus($('backend'), 'backend: not started', 'error');
+    setStatus($('model-status'), 'model: not loaded', 'error');
+    setProgress(0, `Could not start: ${error.message}. Convert a model with \`tf-cbam-style export tfjs\`.`);
+    throw error;
+  }
+  applyConfig();
   buildSamples();
   for (const role of ['content', 'style']) {
     $(`${role}-file`).addEventListener('change', (event) => {
@@ -242,14 +300,11 @@ async function start() {
     });
   }
   $('alpha').addEventListener('input', () => { $('alpha-value').textContent = Number($('alpha').value).toFixed(2); });
-  $('regions').addEventListener('input', () => { $('regions-value').textContent = $('regions').value; });
+  $('num-regions').addEventListener('input', () => { $('num-regions-value').textContent = $('num-regions').value; });
   $('overlay').addEventListener('input', redrawOverlay);
   $('run').addEventListener('click', () => run().catch((error) => console.error(error)));
-  document.querySelectorAll('.max-content').forEach((e) => { e.textContent = MAX_SIZE.content; });
-  document.querySelectorAll('.max-style').forEach((e) => { e.textContent = MAX_SIZE.style; });
 
   const samplesLoaded = Promise.all([selectSample('content', 0), selectSample('style', 0)]);
-  setStatus($('model-status'), 'model: downloading…');
   setProgress(0, 'Starting TensorFlow.js…');
   let ready;
   try {
@@ -279,6 +334,9 @@ window.demo = {
   selectSample,
   setImage,
   exportLastRun,
+  readOptions,
+  get config() { return config; },
+  get maxSize() { return { ...MAX_SIZE }; },
   get backend() { return backendName; },
 };
 ready.catch((error) => console.error(error));

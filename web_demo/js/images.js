@@ -1,8 +1,5 @@
-// Decoding, downscaling and tensor conversion of the page's images.
-
-export const MAX_CONTENT_SIZE = 512;
-export const MAX_STYLE_SIZE = 256;
-export const MIN_SIZE = 32;
+// Decoding and downscaling of the page's images. The size limits come
+// from the model's options.json (see js/stylizer.js).
 
 export class ImageInputError extends Error {}
 
@@ -29,15 +26,16 @@ export async function decodeImage(source) {
 }
 
 // Draws `bitmap` onto `canvas`, downscaled so that its longer side is at
-// most `maxSize`. Returns {width, height, originalWidth, originalHeight, resized}.
-export function drawFitted(bitmap, canvas, maxSize) {
+// most `maxSize`; both sides must be at least `minSize`.
+// Returns {width, height, originalWidth, originalHeight, resized}.
+export function drawFitted(bitmap, canvas, maxSize, minSize) {
   const { width: w0, height: h0 } = bitmap;
-  if (Math.min(w0, h0) < MIN_SIZE) {
-    throw new ImageInputError(`The image is ${w0}×${h0} px; it must be at least ${MIN_SIZE} px on each side.`);
+  if (Math.min(w0, h0) < minSize) {
+    throw new ImageInputError(`The image is ${w0}×${h0} px; it must be at least ${minSize} px on each side.`);
   }
   const scale = Math.min(1, maxSize / Math.max(w0, h0));
-  const width = Math.max(MIN_SIZE, Math.round(w0 * scale));
-  const height = Math.max(MIN_SIZE, Math.round(h0 * scale));
+  const width = Math.max(minSize, Math.round(w0 * scale));
+  const height = Math.max(minSize, Math.round(h0 * scale));
   canvas.width = width;
   canvas.height = height;
   const context = canvas.getContext('2d', { willReadFrequently: true });

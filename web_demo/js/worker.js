@@ -1,7 +1,7 @@
 // Runs TensorFlow.js off the page's main thread, so that the page keeps
 // responding (and its progress timer ticking) while the model runs.
 //
-// Messages in:  {type: 'init', modelUrl, backend, renderer}
+// Messages in:  {type: 'init', modelUrl, config, backend, renderer} (config: the model's options.json)
 //               {type: 'run', id, content: ImageData, style: ImageData, options}
 // Messages out: {type: 'progress', fraction}, {type: 'ready', backend, detail},
 //               {type: 'result', id, ...float32 arrays and shapes}, {type: 'error', id, message}
@@ -12,16 +12,18 @@ import '../vendor/tf-backend-wasm.min.js';
 import '../vendor/tf-backend-webgl.min.js';
 
 import { selectBackend } from './backend.js';
-import { stylize } from './stylizer.js';
+import { checkConfig, stylize } from './stylizer.js';
 
 const tf = self.tf;
 let model = null;
+let config = null;
 
 function pixelsToTensor(image) {
   return tf.tidy(() => tf.expandDims(tf.div(tf.cast(tf.browser.fromPixels(image), 'float32'), 255), 0));
 }
 
-async function init({ modelUrl, backend, renderer }) {
+async function init({ modelUrl, config: modelConfig, backend, renderer }) {
+  config = checkConfig(modelConfig);
   const chosen = await selectBackend(tf, backend, renderer);
   model = await tf.loadGraphModel(modelUrl, {
     onProgress: (fraction) => self.postMessage({ type: 'progress', fraction }),
@@ -33,7 +35,7 @@ async function run({ id, content, style, options }) {
   const started = performance.now();
   const inputs = [pixelsToTensor(content), pixelsToTensor(style)];
   try {
-    const result = await stylize(tf, model, inputs[0], inputs[1], options);
+    const result = await stylize(tf, model, config, inputs[0], inputs[1], options);
     try {
       // Copies: the backend's arrays may share (wasm) memory, which must not be transferred.
       const [stylized, attention, contentData, styleData] = (await Promise.all([

@@ -4,8 +4,10 @@
 //   node scripts/run_graph_model.mjs --model DIR --inputs run/inputs.json \
 //        --out run/ [--backend wasm|cpu] [--repeat N]
 //
-// inputs.json: {"content": {"file", "shape"}, "style": {...}, "options": {...}}
-// with raw little-endian float32 files (relative to the JSON's folder).
+// inputs.json: {"content": {"file", "shape"}, "style": {...}, "options": {...},
+// optional "mask": {...}} with raw little-endian float32 files (relative to
+// the JSON's folder). The option defaults and ranges come from the model's
+// options.json (written by `tf-cbam-style export tfjs`), as on the page.
 // Writes stylized_image.bin, attention_map.bin and outputs.json to --out.
 
 import fs from 'node:fs';
@@ -17,7 +19,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 
-import { stylize } from '../js/stylizer.js';
+import { OPTIONS_FILE, checkConfig, stylize } from '../js/stylizer.js';
 
 export function fileHandler(modelDir) {
   // tfjs-node's file:// loader is not used (no native build offline).
@@ -43,6 +45,15 @@ export function fileHandler(modelDir) {
       };
     },
   };
+}
+
+function readConfig(modelDir) {
+  const file = path.join(modelDir, OPTIONS_FILE);
+  if (!fs.existsSync(file)) {
+    throw new Error(`The model folder has no ${OPTIONS_FILE}; convert it with \`tf-cbam-style export tfjs\`. ` +
+      `Received: model=${modelDir}`);
+  }
+  return checkConfig(JSON.parse(fs.readFileSync(file, 'utf8')));
 }
 
 function readTensor(base, spec) {
@@ -71,6 +82,7 @@ async function main() {
   await tf.ready();
   const spec = JSON.parse(fs.readFileSync(args.inputs, 'utf8'));
   const base = path.dirname(args.inputs);
+  const config = readConfig(args.model);
   const model = await loadGraphModel(fileHandler(args.model));
   const content = readTensor(base, spec.content);
   const style = readTensor(base, spec.style);
@@ -81,7 +93,7 @@ async function main() {
   for (let i = 0; i < Number(args.repeat); i += 1) {
     if (result) tf.dispose([result.stylizedImage, result.attentionMap]);
     const start = performance.now();
-    result = await stylize(tf, model, content, style, options);
+    result = await stylize(tf, model, config, content, style, options);
     await result.stylizedImage.data();
     times.push((performance.now() - start) / 1000);
   }

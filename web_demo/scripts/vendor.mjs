@@ -1,7 +1,10 @@
 // Copies the TensorFlow.js browser bundles and wasm binaries from
 // node_modules into vendor/, so that the page loads nothing from a CDN.
-// Runs on `npm ci` (postinstall); `npm run vendor` runs it again. The
-// bundles keep their Apache-2.0 license headers.
+// vendor/ is committed (so that `tf-cbam-style demo` needs no npm); this
+// runs on `npm ci` (postinstall) and `npm run vendor`, and after a version
+// bump in package.json its output is committed with the new lock file.
+// The bundles keep their Apache-2.0 license headers; vendor/README.md and
+// vendor/LICENSE are not touched.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,6 +33,7 @@ for (const [source, target] of FILES) {
     process.exit(1);
   }
   fs.copyFileSync(from, path.join(vendor, target));
+  fs.chmodSync(path.join(vendor, target), 0o644);
   const pkg = source.split('/')[0];
   versions[`@tensorflow/${pkg}`] = JSON.parse(
     fs.readFileSync(path.join(modules, pkg, 'package.json'), 'utf8')).version;

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Regenerates the web demo's committed artifacts from the shipped CBAM model.
+# Run it (from anywhere) whenever saved_models/cbam_relu4_1/model.keras, the
+# pipeline or the exporters change, then commit what it lists at the end.
+#
+#   1. saved_models/cbam_relu4_1/1/     TF Serving SavedModel (with warm-up requests)
+#   2. web_demo/model/                  TF.js graph model, float16 weights in <= 4 MB shards,
+#                                       options.json (the page's defaults, from options.py) and
+#                                       conversion.json (source SavedModel and its sha256)
+#      web_demo/fidelity.json           none/float16/uint8 in Node.js (wasm) vs the SavedModel
+#   3. web_demo/screenshot.png          headless Chromium driving the page (all three region
+#                                       settings; the shot shows the default run)
+#   4. the tests that the committed artifacts agree (-k committed)
+#   5. the in-browser timings the README quotes (skip with SKIP_BENCHMARK=1)
+#
+# Needs: the package with the serving extra in .venv (or PYTHON=/path/to/python),
+# tensorflow-serving-api (warm-up requests), Node.js 18+, Debian's chromium, and the
+# TF.js converter virtualenv (created on first use: ~3 GB in ~/.cache/tf_cbam_style).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-.venv/bin/python}"
+export TF_CPP_MIN_LOG_LEVEL=2
+
+"$PYTHON" -m tf_cbam_style export saved-model saved_models/cbam_relu4_1/model.keras --overwrite
+"$PYTHON" -m tf_cbam_style export tfjs saved_models/cbam_relu4_1 --out web_demo/model \
+    --quantization float16 --overwrite \
+    --report web_demo/fidelity.json --report-quantizations none,float16,uint8
+(cd web_demo && npm ci)
+run="$(mktemp -d)"
+trap 'rm -rf "$run"' EXIT
+node tests/browser/stylize.mjs --out "$run" --screenshot "$run/screenshot.png"
+# 960 px wide, 256 colours: about 180 kB instead of 900 kB in the repository.
+"$PYTHON" - "$run/screenshot.png" web_demo/screenshot.png <<'PY'
+import sys
+from PIL import Image
+image = Image.open(sys.argv[1]).convert("RGB")
+image = image.resize((960, round(image.height * 960 / image.width)), Image.LANCZOS)
+image.quantize(256).save(sys.argv[2], optimize=True)
+PY
+"$PYTHON" -m pytest -q tests/test_tfjs_convert.py tests/test_tfjs_node.py -k committed
+if [ -z "${SKIP_BENCHMARK:-}" ]; then
+  node tests/browser/benchmark.mjs --sizes 256,512 --repeat 3
+fi
+echo "Now commit: saved_models/cbam_relu4_1/1 web_demo/model web_demo/fidelity.json web_demo/screenshot.png"
