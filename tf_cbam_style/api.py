@@ -131,7 +131,10 @@ def pipeline_function(model, transfer):
             images = {k: inputs[k] for k in ("content_image", "style_image", "mask")}
             return pipeline.run(images, transfer, {k: inputs[k] for k in RUNTIME_OPTIONS})
 
-        functions[transfer] = tf.function(run, input_signature=[signature])
+        # No AutoGraph: the pipeline has no data-dependent Python control flow,
+        # and converting it (and every Keras layer it calls) was most of the
+        # tracing time.
+        functions[transfer] = tf.function(run, input_signature=[signature], autograph=False)
     return functions[transfer]
 
 

@@ -193,8 +193,8 @@ def export_saved_model(model, export_base, version=1, warmup=True, overwrite=Fal
     # variable twice (its `variables` and `_all_variables` lists).
     module = tf.Module()
     module.autoencoder = model
-    module.serving_default = tf.function(pipeline.default, input_signature=images)
-    module.stylize_with_options = tf.function(pipeline.with_options, input_signature=options)
+    module.serving_default = tf.function(pipeline.default, input_signature=images, autograph=False)
+    module.stylize_with_options = tf.function(pipeline.with_options, input_signature=options, autograph=False)
     signatures = {
         SIGNATURE_DEFAULT: module.serving_default,
         SIGNATURE_OPTIONS: module.stylize_with_options,

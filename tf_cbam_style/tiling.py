@@ -324,7 +324,7 @@ def stylize_tiled(model, content, style, options, *, mask=None, tile_size=DEFAUL
         output = np.zeros((padded_h, padded_w, 3), np.float32)
         weights = np.zeros((padded_h, padded_w), np.float32)
         stages = pipeline.stages(transfer)[1:]  # everything after the encoder
-        run = tf.function(lambda s: _run_stages(stages, s), reduce_retracing=True)
+        run = tf.function(lambda s: _run_stages(stages, s), reduce_retracing=True, autograph=False)
         for window in plan.tiles:
             y0, x0, y1, x1 = window
             fy0, fx0, fy1, fx1 = (v // stride for v in window)
