@@ -205,9 +205,9 @@ def test_killed_worker_restarts_and_the_run_ends_as_if_never_interrupted(cluster
 
     # The survivor lost its peer and restarted itself; both resumed from a checkpoint.
     assert "restarting this worker to rejoin the cluster (1/5)" in texts[0]
-    resumed = [[line for line in t.splitlines() if "resumed at step" in line] for t in texts]
-    assert resumed[0] and resumed[1]
-    assert resumed[0][-1].split("resumed at step ")[1].split()[0] == resumed[1][-1].split("resumed at step ")[1].split()[0]
+    resumed = [[line.split("resumed at step ")[1].split()[0] for line in t.splitlines() if "resumed at step" in line]
+               for t in texts]
+    assert len(resumed[0]) == len(resumed[1]) == 1 and resumed[0] == resumed[1]
     # No step lost or counted twice: the same step count, every epoch logged
     # once, and the weights of the uninterrupted run, bit for bit.
     facts = json.loads((out / "training.json").read_text())
@@ -283,6 +283,10 @@ def test_wait_for_peers_returns_when_all_answer_and_times_out_otherwise():
     with pytest.raises(TimeoutError, match=f"worker 1 at 127.0.0.1:{ports[2]} did not answer within 1 s"):
         wait_for_peers(lonely, timeout=1)
     assert 1 <= time.monotonic() - started < 5
+    # A port that accepts but never calls back (e.g. a restarting worker's old server) is not a peer.
+    with socket.create_server(("127.0.0.1", ports[2])):
+        with pytest.raises(TimeoutError, match=f"worker 1 at 127.0.0.1:{ports[2]} did not call back within 1 s"):
+            wait_for_peers(lonely, timeout=1)
 
 
 def test_shards_of_batch_b_together_are_the_stream_of_batch_n_times_b(write_image, tmp_path):

@@ -149,19 +149,22 @@ def _split_address(address):
 
 
 def wait_for_peers(cluster, timeout):
-    """Waits until every peer of `cluster` accepts a TCP connection.
+    """Waits until every peer of `cluster` and this task have reached each other.
 
-    Before TensorFlow's server starts, this task listens on its own port
-    (answering the others' probes) and connects to every peer's port, until
-    all answered or `timeout` seconds passed. Ports are found open either
-    by a peer's probe listener or by its TensorFlow server.
+    Before TensorFlow's server starts, this task listens on its own port and
+    connects to every peer's port, sending its name; it is done when it has
+    reached every peer and heard from every peer, or raises after `timeout`
+    seconds. A peer whose old TensorFlow server still holds its port (a
+    worker about to restart) accepts the connection but never calls back, so
+    it is waited for, not mistaken for ready.
 
     Args:
         cluster: a `ClusterConfig`.
         timeout: seconds.
 
     Raises:
-        TimeoutError: naming the first peer that did not answer in time.
+        TimeoutError: naming the first peer that did not answer, or did not
+            call back, in time.
         OSError: when this task's own port is taken by another process.
     """
     _, own_port = _split_address(cluster.address)
@@ -172,6 +175,8 @@ def wait_for_peers(cluster, timeout):
             f"`TF_CONFIG` gives this task ({cluster.name}) port {own_port}, which is taken: {error.strerror}. "
             f"Received: address={cluster.address!r}"
         ) from None
+    peers = cluster.peers()
+    heard, reached = set(), set()
     stop = threading.Event()
 
     def answer():
@@ -179,27 +184,44 @@ def wait_for_peers(cluster, timeout):
         while not stop.is_set():
             try:
                 connection, _ = listener.accept()
-                connection.close()
             except OSError:
                 continue
+            with connection:
+                connection.settimeout(2.0)
+                try:
+                    heard.add(connection.recv(256).decode("utf-8", "replace").strip())
+                except OSError:
+                    pass
 
     thread = threading.Thread(target=answer, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
     try:
-        for name, address in cluster.peers():
-            host, port = _split_address(address)
-            while True:
+        while True:
+            for name, address in peers:
+                if name in reached:
+                    continue
                 try:
-                    socket.create_connection((host, port), timeout=min(2.0, max(0.1, deadline - time.monotonic()))).close()
-                    break
+                    wait = min(2.0, max(0.1, deadline - time.monotonic()))
+                    with socket.create_connection(_split_address(address), timeout=wait) as connection:
+                        connection.sendall(f"{cluster.name}\n".encode())
+                    reached.add(name)
                 except OSError:
-                    if time.monotonic() >= deadline:
-                        raise TimeoutError(
-                            f"{name} at {address} did not answer within {timeout:g} s (peer_timeout): "
-                            "start every task of TF_CONFIG's cluster, with the same TF_CONFIG cluster"
-                        ) from None
-                    time.sleep(0.5)
+                    pass
+            if all(name in reached and name in heard for name, _ in peers):
+                return
+            if time.monotonic() >= deadline:
+                name, address = next((n, a) for n, a in peers if n not in reached or n not in heard)
+                if name not in reached:
+                    raise TimeoutError(
+                        f"{name} at {address} did not answer within {timeout:g} s (peer_timeout): "
+                        "start every task of TF_CONFIG's cluster, with the same TF_CONFIG cluster"
+                    )
+                raise TimeoutError(
+                    f"{name} at {address} did not call back within {timeout:g} s (peer_timeout): its "
+                    f"TF_CONFIG must list this task ({cluster.name} at {cluster.address})"
+                )
+            time.sleep(0.2)
     finally:
         stop.set()
         thread.join()
@@ -329,17 +351,23 @@ def _first_line(error):
 
 
 def _train(run, strategy, total, cluster, name, is_chief):
+    if is_chief:
+        return _train_in(run, strategy, total, cluster, name, is_chief, run.out)
+    log_dir = tempfile.mkdtemp(prefix=f"tf_cbam_style_{name.replace(' ', '')}_")
+    try:
+        return _train_in(run, strategy, total, cluster, name, is_chief, log_dir)
+    finally:
+        shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def _train_in(run, strategy, total, cluster, name, is_chief, log_dir):
+    """Trains with logs and checkpoints under `log_dir` (`out` on the chief)."""
     workers = cluster.num_workers if cluster else 1
     replicas = strategy.num_replicas_in_sync
     global_batch = run.batch_size * replicas
     shared = os.path.join(run.out, "checkpoints")
-    if is_chief:
-        log_dir = run.out
-        checkpoint_dir = shared
-        os.makedirs(shared, exist_ok=True)
-    else:
-        log_dir = tempfile.mkdtemp(prefix=f"tf_cbam_style_{name.replace(' ', '')}_")
-        checkpoint_dir = os.path.join(log_dir, "checkpoints")
+    checkpoint_dir = os.path.join(log_dir, "checkpoints")  # the shared one on the chief
+    os.makedirs(checkpoint_dir, exist_ok=True)
     keras.utils.set_random_seed(run.seed)
     with strategy.scope():
         model = run.build_model()
@@ -381,7 +409,12 @@ def _train(run, strategy, total, cluster, name, is_chief):
         if done >= offset + length:
             offset += length
             continue
-        phase_step = done - offset  # a multiple of steps_per_epoch: checkpoints end epochs
+        phase_step = done - offset
+        if phase_step % steps_per_epoch:
+            raise ValueError(
+                f"`checkpoint_every` must be that of the run being resumed: its checkpoint is at step {done}, "
+                f"inside an epoch of {steps_per_epoch} steps. Received: checkpoint_every={run.checkpoint_every}"
+            )
         if len(run.phases) > 1 and is_chief:
             print(f"Phase {index + 1}/{len(run.phases)}: {phase_steps} steps on {crop} px crops", flush=True)
 
@@ -394,8 +427,8 @@ def _train(run, strategy, total, cluster, name, is_chief):
 
         iterator = iter(strategy.distribute_datasets_from_function(dataset_fn))
         callbacks = keras.callbacks.CallbackList(
-            run.keras_callbacks(log_dir, clock, steps_per_epoch), add_history=True, add_progbar=verbose != 0, model=model,
-            verbose=verbose, epochs=epochs, steps=steps_per_epoch,
+            run.keras_callbacks(log_dir, clock, steps_per_epoch), add_history=True, add_progbar=verbose != 0,
+            model=model, verbose=verbose, epochs=epochs, steps=steps_per_epoch,
         )
         callbacks.on_train_begin()
         for epoch in range(phase_step // steps_per_epoch, epochs):
@@ -423,7 +456,5 @@ def _train(run, strategy, total, cluster, name, is_chief):
         write_facts(run.out, facts)
         print(f"Saved {path} after {done} steps ({wall / 60:.1f} min this run)", flush=True)
     total(1.0)  # a barrier: nobody leaves before the chief has written the model
-    if not is_chief:
-        shutil.rmtree(log_dir, ignore_errors=True)
     print(f"{name}: done after {done} steps, weights sha256 {facts['weights_sha256']}", flush=True)
     return path

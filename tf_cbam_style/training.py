@@ -346,18 +346,10 @@ def write_facts(out, facts):
     os.replace(path + ".tmp", path)
 
 
-def _wants_multi_worker(strategy):
-    if strategy == "multi-worker":
-        return True
-    if strategy == "single-host":
-        return False
-    config = os.environ.get("TF_CONFIG", "").strip()
-    if not config:
-        return False
-    try:
-        return bool(json.loads(config).get("cluster"))
-    except (ValueError, AttributeError):
-        raise ValueError(f"`TF_CONFIG` must be a JSON object. Received: TF_CONFIG={config!r}") from None
+def _cluster():
+    from tf_cbam_style.distributed import ClusterConfig
+
+    return ClusterConfig.from_env()
 
 
 def train(
@@ -466,12 +458,15 @@ def train(
     if strategy not in STRATEGIES:
         raise ValueError(f"`strategy` must be one of {STRATEGIES}. Received: strategy={strategy!r}")
     if not isinstance(peer_timeout, (int, float)) or peer_timeout <= 0:
-        raise ValueError(f"`peer_timeout` must be a positive number of seconds. Received: peer_timeout={peer_timeout!r}")
+        raise ValueError(
+            f"`peer_timeout` must be a positive number of seconds. Received: peer_timeout={peer_timeout!r}"
+        )
     if isinstance(crop_schedule, str):
         crop_schedule = parse_crop_schedule(crop_schedule)
     phases = list(crop_schedule) if crop_schedule else [(crop_size, steps)]
-    multi_worker = _wants_multi_worker(strategy)
-    if is_tfds(data) and tfds_download and multi_worker and os.environ.get("TF_CONFIG"):
+    cluster = _cluster() if strategy != "single-host" else None
+    multi_worker = strategy == "multi-worker" or cluster is not None
+    if is_tfds(data) and tfds_download and multi_worker and cluster and cluster.num_workers > 1:
         raise ValueError(
             "`tfds_download` would make every worker download at once: prepare the dataset once "
             "on one host (`tfds build NAME --data_dir DIR`), then start the cluster without it. "
