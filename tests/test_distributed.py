@@ -233,6 +233,23 @@ def test_unreachable_peer_fails_in_one_line_after_the_timeout(photos, tmp_path):
     assert not out.exists()  # nothing written
 
 
+def test_two_workers_train_on_a_tfds_dataset_sharded_by_record_file(tmp_path, vgg_weights):
+    pytest.importorskip("tensorflow_datasets")
+    from test_tfds_data import IMAGES, NAME, build_tiny_tfds
+
+    data_dir = build_tiny_tfds(tmp_path / "tfds")  # two record files: one per worker
+    out, ports = tmp_path / "run", free_ports(2)
+    logs = [tmp_path / f"worker{i}.log" for i in range(2)]
+    extra = ["--tfds-data-dir", data_dir, "--steps", "2", "--checkpoint-every", "1"]
+    workers = [start_worker(ports, i, f"tfds:{NAME}", out, logs[i], extra=extra) for i in range(2)]
+    codes = wait_all(workers)
+    texts = [log.read_text() for log in logs]
+    assert codes == [0, 0], texts[0][-3000:] + texts[1][-3000:]
+    assert digest_of(texts[0]) == digest_of(texts[1])
+    facts = json.loads((out / "training.json").read_text())
+    assert (facts["data"], facts["images"], facts["steps"], facts["workers"]) == (f"tfds:{NAME}", IMAGES, 2, 2)
+
+
 # ---------------------------------------------------------------------------
 # In-process pieces: the cluster description, the start-up wait, the shards
 # ---------------------------------------------------------------------------

@@ -11,31 +11,40 @@ NAME = "tf_cbam_style_tiny_photos"
 IMAGES = 8
 
 
-@pytest.fixture(scope="module")
-def tfds_dir(tmp_path_factory):
-    """A prepared TFDS data_dir: image `i` is a flat grey of value 10 i + 5."""
-    tfds = pytest.importorskip("tensorflow_datasets")
+_BUILDER = []  # TFDS registers a builder class by name, once per process
 
-    class TfCbamStyleTinyPhotos(tfds.core.GeneratorBasedBuilder):
-        VERSION = tfds.core.Version("1.0.0")
 
-        def _info(self):
-            return tfds.core.DatasetInfo(
-                builder=self, features=tfds.features.FeaturesDict({"image": tfds.features.Image(shape=(None, None, 3))})
-            )
+def build_tiny_tfds(data_dir):
+    """Prepares `NAME` in `data_dir`: image `i` is a flat grey of value 10 i + 5,
+    in two record files."""
+    import tensorflow_datasets as tfds
 
-        def _split_generators(self, dl_manager):
-            return {"train": self._generate_examples()}
+    if not _BUILDER:
+        class TfCbamStyleTinyPhotos(tfds.core.GeneratorBasedBuilder):
+            VERSION = tfds.core.Version("1.0.0")
 
-        def _generate_examples(self):
-            for i in range(IMAGES):
-                yield i, {"image": np.full((40, 48, 3), 10 * i + 5, dtype=np.uint8)}
+            def _info(self):
+                features = tfds.features.FeaturesDict({"image": tfds.features.Image(shape=(None, None, 3))})
+                return tfds.core.DatasetInfo(builder=self, features=features)
 
-    data_dir = tmp_path_factory.mktemp("tfds")
-    builder = TfCbamStyleTinyPhotos(data_dir=str(data_dir))
+            def _split_generators(self, dl_manager):
+                return {"train": self._generate_examples()}
+
+            def _generate_examples(self):
+                for i in range(IMAGES):
+                    yield i, {"image": np.full((40, 48, 3), 10 * i + 5, dtype=np.uint8)}
+
+        _BUILDER.append(TfCbamStyleTinyPhotos)
+    builder = _BUILDER[0](data_dir=str(data_dir))
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(num_shards=2))
     assert builder.info.splits["train"].num_shards == 2
     return str(data_dir)
+
+
+@pytest.fixture(scope="module")
+def tfds_dir(tmp_path_factory):
+    pytest.importorskip("tensorflow_datasets")
+    return build_tiny_tfds(tmp_path_factory.mktemp("tfds"))
 
 
 def _image_ids(dataset, count):
