@@ -46,7 +46,9 @@ setup(
         "serving": ["grpcio>=1.60"],
         # The external Magenta peer of `tf-cbam-style evaluate/benchmark`.
         "eval": ["onnxruntime>=1.20"],
-        "test": ["pytest", "grpcio>=1.60", "onnxruntime>=1.20"],
+        # `tf-cbam-style train --data tfds:NAME` (TensorFlow Datasets, e.g. tfds:coco/2017).
+        "tfds": ["tensorflow-datasets>=4.9"],
+        "test": ["pytest", "grpcio>=1.60", "onnxruntime>=1.20", "tensorflow-datasets>=4.9"],
     },
     entry_points={"console_scripts": ["tf-cbam-style=tf_cbam_style.cli:main"]},
     include_package_data=True,

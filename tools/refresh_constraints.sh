@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="$(mktemp -d)/venv"
 python3 -m venv "$venv"
-"$venv/bin/pip" install -q --disable-pip-version-check -e ".[test,serving,eval]"
+"$venv/bin/pip" install -q --disable-pip-version-check -e ".[test,serving,eval,tfds]"
 "$venv/bin/pip" install -q --disable-pip-version-check --no-deps "tensorflow-serving-api==2.21.*"
 {
   echo "# Exact versions for the README commands and CI (pip install -c constraints.txt ...)."

@@ -12,7 +12,8 @@ def register(subparsers):
 
 def _add_train(subparsers):
     p = subparsers.add_parser("train", help="train the attention autoencoder on a folder of photos")
-    p.add_argument("--data", required=True, help="folder of training photos (searched recursively)")
+    p.add_argument("--data", required=True,
+                   help="folder of training photos (searched recursively), or tfds:NAME, e.g. tfds:coco/2017")
     p.add_argument("--out", default="runs/cbam_relu4_1", help="run folder: checkpoints, logs, model.keras")
     p.add_argument("--attention", default="cbam", choices=opts.ATTENTIONS)
     p.add_argument("--depth", default=opts.DEFAULT_DEPTH, choices=opts.DEPTHS)
@@ -46,6 +47,19 @@ def _add_train(subparsers):
     for name in ("pixel", "perceptual", "tv", "attention"):
         p.add_argument(f"--{name}-weight", type=float, default=None,
                        help=f"loss weight of the {name} term (default: AAMS)")
+    # Scale-out: TensorFlow Datasets and multi-worker training (docs/training.md).
+    p.add_argument("--tfds-data-dir", default=None, metavar="DIR",
+                   help="TFDS data folder for --data tfds:NAME (default: ~/tensorflow_datasets)")
+    p.add_argument("--tfds-download", action="store_true",
+                   help="download and prepare a missing TFDS dataset (one host; default: offline)")
+    p.add_argument("--tfds-split", default="train", help="TFDS split to train on (default: train)")
+    p.add_argument("--strategy", default="auto", choices=["auto", "single-host", "multi-worker"],
+                   help="auto: multi-worker when TF_CONFIG describes a cluster, else single-host (model.fit)")
+    p.add_argument("--peer-timeout", type=float, default=None, metavar="SECONDS",
+                   help="multi-worker: wait this long for a peer, at start-up and in each all-reduce "
+                   "(default: 300)")
+    p.add_argument("--max-restarts", type=int, default=None,
+                   help="multi-worker: restarts of this worker in a row to rejoin after a lost peer (default: 5)")
     return p
 
 
@@ -63,15 +77,24 @@ def run_train(args):
         from tf_cbam_style.training import parse_layer_weights
 
         weights["perceptual_layer_weights"] = parse_layer_weights(args.perceptual_layer_weights)
-    train(
-        args.data, args.out, attention=args.attention, depth=args.depth,
-        crop_size=args.crop_size, batch_size=args.batch_size, steps=args.steps,
-        learning_rate=args.lr, checkpoint_every=args.checkpoint_every,
-        seed=args.seed, vgg_weights=args.vgg_weights, crop_schedule=args.crop_schedule,
-        lr_schedule=args.lr_schedule, init_from=args.init_from, decoder_upsampling=args.upsampling,
-        skip_statistics=args.skip_statistics, eval_data=args.eval_data, loss_weights=weights or None,
-        image_size=args.image_size,
-    )
+    from tf_cbam_style.distributed import DEFAULT_MAX_RESTARTS, PeerLostError, rejoin_cluster
+    from tf_cbam_style.training import DEFAULT_PEER_TIMEOUT
+
+    try:
+        train(
+            args.data, args.out, attention=args.attention, depth=args.depth,
+            crop_size=args.crop_size, batch_size=args.batch_size, steps=args.steps,
+            learning_rate=args.lr, checkpoint_every=args.checkpoint_every,
+            seed=args.seed, vgg_weights=args.vgg_weights, crop_schedule=args.crop_schedule,
+            lr_schedule=args.lr_schedule, init_from=args.init_from, decoder_upsampling=args.upsampling,
+            skip_statistics=args.skip_statistics, eval_data=args.eval_data, loss_weights=weights or None,
+            image_size=args.image_size, strategy=args.strategy, tfds_data_dir=args.tfds_data_dir,
+            tfds_download=args.tfds_download, tfds_split=args.tfds_split,
+            peer_timeout=DEFAULT_PEER_TIMEOUT if args.peer_timeout is None else args.peer_timeout,
+        )
+    except PeerLostError as error:
+        restarts = DEFAULT_MAX_RESTARTS if args.max_restarts is None else args.max_restarts
+        rejoin_cluster(error, max_restarts=restarts)  # replaces this process, or raises
     return 0
 
 
