@@ -73,7 +73,7 @@ def _check_options(alpha, stroke_scales, num_regions, region, mask):
             [f"`num_regions` must be in [1, {opts.MAX_NUM_REGIONS}]"]),
         tf.debugging.Assert(
             tf.logical_and(region >= 0, region < len(opts.REGIONS)),
-            [f"`region` must be 0 (all), 1 (foreground) or 2 (background)"]),
+            ["`region` must be 0 (all), 1 (foreground) or 2 (background)"]),
         tf.debugging.assert_all_finite(mask, message="`mask` must not contain NaN or inf"),
         tf.debugging.Assert(tf.reduce_max(mask) <= 1.0 + RANGE_SLACK, ["`mask` must be in [0, 1]"]),
     ]

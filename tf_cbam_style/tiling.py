@@ -220,7 +220,6 @@ def stylize_tiled(model, content, style, options, *, mask=None, tile_size=DEFAUL
     import tensorflow as tf
     from tqdm import tqdm
 
-    from tf_cbam_style.models.decoder import feature_statistics
     from tf_cbam_style.models.pipeline import StylizePipeline, option_tensors
 
     pipeline = StylizePipeline(model)
