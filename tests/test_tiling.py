@@ -85,3 +85,42 @@ def test_style_scale_and_tile_size_arguments(model, rng):
     with pytest.raises(ValueError, match="Received: tile_size=100"):
         tcs.stylize(content, style, model=model, tile_size=100)
     assert tcs.stylize(content, style, model=model, style_scale=1.0).image.shape == content.shape
+
+
+def test_cli_refuses_a_photo_that_cannot_fit_before_any_work(write_image, tmp_path, monkeypatch, capsys):
+    from tf_cbam_style.cli import main
+
+    content = write_image("big.png", 96, 128)
+    style = write_image("style.png")
+    monkeypatch.setattr(tiling, "available_memory_mib", lambda: 100.0)
+    out = tmp_path / "out.png"
+    assert main(["stylize", content, style, "-o", str(out), "--full-resolution"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: stylizing 128x96 px") and "GiB is available" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--tile-size", "100"], "Received: tile_size=100"),
+    (["--tile-size", "32"], "Received: tile_size=32"),
+    (["--style-scale", "0"], "Received: style_scale=0"),
+])
+def test_cli_bad_tiling_flags(write_image, tmp_path, capsys, flags, message):
+    from tf_cbam_style.cli import main
+
+    content, style = write_image("c.png"), write_image("s.png")
+    assert main(["stylize", content, style, "-o", str(tmp_path / "o.png"), *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_full_resolution_tiles_and_keeps_the_size(write_image, tmp_path, tiny_model_path):
+    from PIL import Image
+
+    from tf_cbam_style.cli import main
+
+    content = write_image("c.png", 120, 200)
+    style = write_image("s.png")
+    out = tmp_path / "o.png"
+    assert main(["stylize", content, style, "-o", str(out), "--model", tiny_model_path, "--full-resolution",
+                 "--tile-size", "96", "--style-scale", "0.5", "--quiet"]) == 0
+    assert Image.open(out).size == (200, 120)

@@ -182,6 +182,24 @@ def available_memory_mib():
     return None
 
 
+# Peak memory of an untiled call: about 1.2 GiB plus 2.3 GiB per megapixel
+# (fitted to the measured peak RSS at 512 px and 1024 px, README benchmark).
+UNTILED_BASE_MIB, UNTILED_MIB_PER_MEGAPIXEL = 1200, 2370
+
+
+def check_memory_untiled(height, width):
+    """Raises `MemoryError` (one line) before any work when an untiled call cannot fit."""
+    needed = UNTILED_BASE_MIB + UNTILED_MIB_PER_MEGAPIXEL * height * width / 1e6
+    available = available_memory_mib()
+    if available is not None and needed > available:
+        raise MemoryError(
+            f"stylizing {width}x{height} px in one piece needs about {needed / 1024:.1f} GiB but "
+            f"{available / 1024:.1f} GiB is available; let it tile (drop --tile-size 0) or use --max-size. "
+            f"Received: tile_size=0"
+        )
+    return needed
+
+
 def check_memory(height, width, tile_size=DEFAULT_TILE_SIZE):
     """Raises `MemoryError` (one line) before any work when the photo cannot fit."""
     needed = memory_needed_mib(height, width, tile_size)

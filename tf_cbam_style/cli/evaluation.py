@@ -26,6 +26,16 @@ def _int_list(text):
     return values
 
 
+def _megapixel_list(text):
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or any(not 0.1 <= v <= 200 for v in values):
+        raise argparse.ArgumentTypeError(f"expected comma-separated megapixels in [0.1, 200]. Received: {text!r}")
+    return values
+
+
 def _name_list(text):
     values = [v.strip() for v in text.split(",") if v.strip()]
     if not values:
@@ -58,6 +68,8 @@ def _add_evaluate(subparsers):
     p.add_argument("--max-contents", type=int, default=None, help="use the first N contents (sorted)")
     p.add_argument("--max-styles", type=int, default=None, help="use the first N styles (sorted)")
     p.add_argument("--size", type=int, default=512, help="longer side of contents and styles (default: 512)")
+    p.add_argument("--full-resolution", action="store_true",
+                   help="contents at their own size (tiled above 1536 px), styles at --size")
     p.add_argument("--gatys-max-pairs", type=int, default=10,
                    help="gatys runs on the first N pairs only (default: 10; 0 = all)")
     p.add_argument("--sheet-styles", type=int, default=3, help="contact sheets for the first N styles")
@@ -77,6 +89,10 @@ def _add_benchmark(subparsers):
     p.add_argument("--content", default=None, help="content image (default: the first eval content)")
     p.add_argument("--style", default=None, help="style image (default: the first eval style)")
     p.add_argument("--profile", action="store_true", help="also time each stage of the cbam pipeline")
+    p.add_argument("--megapixels", type=_megapixel_list, default=None, metavar="MP,MP,...",
+                   help="instead: one tiled full-resolution cbam call on a 4:3 photo of each size "
+                   "(e.g. 2,12,48), time and peak RSS, a fresh process each")
+    p.add_argument("--tile-size", type=int, default=512, help="tile side for --megapixels (default: 512)")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per measurement (default: 1800)")
     p.add_argument("-o", "--out", default=None, help="also write benchmark.md and benchmark.csv to this folder")
     _add_model_arguments(p)
@@ -149,7 +165,7 @@ def run_evaluate(args):
     result = evaluate(contents, styles, methods, size=args.size,
                       gatys_max_pairs=args.gatys_max_pairs or None, sheet_styles=args.sheet_styles,
                       sheet_contents=args.sheet_contents, cbam_model=args.cbam_model,
-                      progress=not args.quiet)
+                      progress=not args.quiet, full_resolution=args.full_resolution)
     command = "tf-cbam-style evaluate " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
         if len(sys.argv) > 1 and sys.argv[1] == "evaluate" else None
     files = write_report(result, args.out, cell_size=args.cell_size, command=command)
@@ -169,6 +185,8 @@ def run_benchmark(args):
     for name, path in (("content", content), ("style", style)):
         if not pathlib.Path(path).is_file():
             raise FileNotFoundError(f"`--{name}` must be an image file. Received: {name}='{path}'")
+    if args.megapixels:
+        return _run_full_resolution(args, content, style)
     names, iterations = _methods(args, 10)
     _check_models(args, names)
 
@@ -199,6 +217,28 @@ def run_benchmark(args):
                 writer.writerow([row.method, row.size, f"{row.median_s:.4f}",
                                  " ".join(f"{t:.4f}" for t in row.latencies),
                                  f"{row.loaded_rss_mb:.0f}", f"{row.peak_rss_mb:.0f}", row.error or ""])
+    return 0
+
+
+def _run_full_resolution(args, content, style):
+    from tqdm import tqdm
+
+    from tf_cbam_style.evaluation.benchmark import full_resolution_table, run_full_resolution
+
+    rows = []
+    for megapixels in tqdm(args.megapixels, unit="photo", disable=args.quiet):
+        rows.append(run_full_resolution(megapixels, content=content, style=style, tile_size=args.tile_size,
+                                        cbam_model=args.cbam_model, timeout=max(args.timeout, 7200)))
+    text = (f"Content {pathlib.Path(content).name} resized to each size (4:3); style "
+            f"{pathlib.Path(style).name} (longer side <= 512); cbam, tiles of {args.tile_size} px; one call "
+            "after a 1024x768 warm-up, a fresh process per size.\n\n" + full_resolution_table(rows))
+    print(text)
+    if args.out:
+        import os
+
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "full_resolution.md"), "w", encoding="utf-8") as f:
+            f.write("# Full-resolution benchmark\n\n" + text + "\n")
     return 0
 
 

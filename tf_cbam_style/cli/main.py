@@ -45,8 +45,14 @@ def run(parser, argv=None):
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, OSError, ImportError) as error:
+    except (ValueError, OSError, ImportError, MemoryError) as error:
         print(f"error: {one_line(error)}", file=sys.stderr)
+        return 2
+    except Exception as error:  # TensorFlow's own out-of-memory error, without importing TensorFlow here
+        if type(error).__name__ != "ResourceExhaustedError":
+            raise
+        print(f"error: out of memory while stylizing ({one_line(error)[:200]}); use a smaller --tile-size "
+              "or --max-size", file=sys.stderr)
         return 2
 
 

@@ -75,10 +75,42 @@ def _add_stylize(subparsers):
     p.add_argument("--style-max-size", type=int, default=opts.DEFAULT_STYLE_MAX_SIZE, metavar="N",
                    help="downscale larger styles to this longer side; sets the stroke size; "
                    f"0: no limit (default: {opts.DEFAULT_STYLE_MAX_SIZE})")
+    p.add_argument("--full-resolution", action="store_true",
+                   help="no downscaling (the same as --max-size 0): photos over 1536 px are stylized "
+                   "in tiles, with memory bounded by the tile size")
+    p.add_argument("--tile-size", type=int, default=None, metavar="N",
+                   help="tile side in pixels (a multiple of 16, at least 64); 0: never tile "
+                   "(default: 512 px tiles for photos over 1536 px)")
+    p.add_argument("--style-scale", type=float, default=None, metavar="R",
+                   help="resize the style so its longer side is R times the content's (up or down; "
+                   "overrides --style-max-size): strokes keep their size relative to the picture, "
+                   "e.g. 0.25 for a print")
     p.add_argument("--format", choices=common.OUTPUT_FORMATS, default="png",
                    help="output format when OUT is a folder (default: png)")
     common.add_input_options(p)
     return p
+
+
+def _tile_size(value):
+    """`None` -> "auto", `0` -> never tile, else a checked tile side."""
+    if value is None:
+        return "auto"
+    if value == 0:
+        return None
+    if value < 64 or value % 16:
+        raise ValueError(f"`--tile-size` must be 0 or a multiple of 16 of at least 64. Received: tile_size={value}")
+    return value
+
+
+def check_memory(size, tile_size):
+    """Refuses, before any work, a photo whose stylization would not fit in memory."""
+    from tf_cbam_style import tiling
+
+    width, height = size
+    tile = tiling.default_tile_size(height, width) if tile_size == "auto" else tile_size
+    if tile is not None:
+        return tiling.check_memory(height, width, tile)
+    return tiling.check_memory_untiled(height, width)
 
 
 def _check_options(args):
@@ -104,8 +136,13 @@ def plan_stylize(args, say, warn):
         A `Plan`.
     """
     common.check_method(args.method)
-    args.max_size = common.max_size(args.max_size, "max_size")
+    args.max_size = None if args.full_resolution else common.max_size(args.max_size, "max_size")
     args.style_max_size = common.max_size(args.style_max_size, "style_max_size")
+    args.tile_size = _tile_size(args.tile_size)
+    if args.style_scale is not None:
+        if not 0 < args.style_scale <= 4:
+            raise ValueError(f"`--style-scale` must be in (0, 4]. Received: style_scale={args.style_scale}")
+        args.style_max_size = None  # the style is resized once, by the API, to the content's scale
     common.check_max_pixels(args.max_pixels)
     common.check_model_path(args.model)
     options = _check_options(args)
@@ -127,6 +164,8 @@ def plan_stylize(args, say, warn):
         return fit.original_size if args.keep_size else fit.new_size
 
     common.check_output_sizes(jobs, output_size, args.overwrite)
+    for content in dict.fromkeys(job.content for job in jobs):
+        check_memory(images.get(content, args.max_size).new_size, args.tile_size)
     return Plan(jobs, images, mask, options)
 
 
@@ -178,7 +217,8 @@ def run_stylize(args):
                 fit.image, style, method=options.method, alpha=options.alpha,
                 stroke_scales=options.stroke_scales, num_regions=options.num_regions,
                 preserve_color=options.preserve_color, mask=plan.mask, region=options.region,
-                return_attention=True, style_max_size=None, model=model,
+                return_attention=True, style_max_size=None, style_scale=args.style_scale, model=model,
+                tile_size=args.tile_size, progress=not args.quiet and not batch,
             )
             image, attention = result.image, result.attention_map
             if fit.resized and args.keep_size:

@@ -47,7 +47,8 @@ def _name(path):
 
 
 def evaluate(content_paths, style_paths, methods, *, size=512, gatys_max_pairs=None,
-             sheet_styles=3, sheet_contents=6, cbam_model=None, progress=True, grid_period=8):
+             sheet_styles=3, sheet_contents=6, cbam_model=None, progress=True, grid_period=8,
+             full_resolution=False):
     """Stylizes and scores every pair with every method.
 
     Contents and styles are downscaled so their longer side is at most
@@ -68,6 +69,8 @@ def evaluate(content_paths, style_paths, methods, *, size=512, gatys_max_pairs=N
         cbam_model: the CBAM `.keras` file whose attention defines the regions.
         progress: show a tqdm bar.
         grid_period: the encoder stride in pixels for `grid_score` (8 at relu4_1).
+        full_resolution: keep the contents at their own size (`stylize`
+            tiles those over 1536 px); styles still fit `size`.
 
     Returns:
         An `EvaluationResult`.
@@ -86,7 +89,8 @@ def evaluate(content_paths, style_paths, methods, *, size=512, gatys_max_pairs=N
             f"Received: content_paths={list(content_paths)!r}, style_paths={list(style_paths)!r}, "
             f"methods={[m.name for m in methods]!r}"
         )
-    contents = [fit_max_size(load_image(p), size, min_size=32).image for p in content_paths]
+    contents = [fit_max_size(load_image(p), None if full_resolution else size, min_size=32).image
+                for p in content_paths]
     styles = [fit_max_size(load_image(p), size, min_size=32).image for p in style_paths]
     features = vgg19_features()
 
