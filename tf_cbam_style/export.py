@@ -9,8 +9,8 @@ Two signatures (their inputs are listed once, in `options.SIGNATURE_INPUTS`):
   `stroke_scales` float32 `(S,)`, `num_regions` int32 `()`, `preserve_color`
   bool `()`, `region` int32 `()` (0 all, 1 foreground, 2 background) and
   `mask` float32 `(batch or 1, h, w, 1)` (a mask whose maximum is negative
-  means "use the attention map") -> `stylized_image` and `attention_map`
-  `(batch, H, W, 1)`.
+  means "use the attention map") -> `stylized_image`, `attention_map`
+  `(batch, H, W, 1)` and `matte` `(batch, H, W, 1)` (the region composite's).
 
 Both run `models.pipeline.StylizePipeline`, the same code as the Python
 API. Bad inputs (values outside [0, 1], NaN, images under 32 px, batch
@@ -91,7 +91,8 @@ class _Signatures:
 
     def _run(self, inputs, options):
         out = self.pipeline.run(inputs, self.transfer, options)
-        return {"stylized_image": out["stylized_image"], "attention_map": out["attention_map"]}
+        return {"stylized_image": out["stylized_image"], "attention_map": out["attention_map"],
+                "matte": out["matte"]}
 
     def default(self, content_image, style_image):
         import tensorflow as tf

@@ -242,6 +242,9 @@ SIGNATURE_OUTPUTS = {
     SIGNATURE_DEFAULT: ("stylized_image",),
     SIGNATURE_OPTIONS: ("stylized_image", "attention_map"),
 }
+# Also returned (clients need not read them): the region composite's matte,
+# `(batch, H, W, 1)` in [0, 1], which the web demo's tiles share.
+SIGNATURE_EXTRA_OUTPUTS = {SIGNATURE_DEFAULT: (), SIGNATURE_OPTIONS: ("matte",)}
 
 
 def no_mask():
