@@ -22,9 +22,10 @@ setup(
         # tensorflow-cpu: install it with `pip install --no-deps
         # "tensorflow-serving-api==2.21.*"` (see README).
         "serving": ["grpcio>=1.60"],
-        # The external Magenta peer of `tf-cbam-style evaluate/benchmark`.
-        "eval": ["onnxruntime>=1.20"],
-        "test": ["pytest", "grpcio>=1.60", "onnxruntime>=1.20"],
+        # The external Magenta peer of `tf-cbam-style evaluate/benchmark`, and
+        # the CIEDE2000 colour difference of `tf-cbam-style saliency`.
+        "eval": ["onnxruntime>=1.20", "scikit-image>=0.22"],
+        "test": ["pytest", "grpcio>=1.60", "onnxruntime>=1.20", "scikit-image>=0.22"],
     },
     entry_points={"console_scripts": ["tf-cbam-style=tf_cbam_style.cli:main"]},
     include_package_data=True,
