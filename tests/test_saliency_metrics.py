@@ -122,6 +122,7 @@ def test_accumulator_averages_f_curves_before_the_max():
     # k <= 51 (q >= k holds both pixels): each image P = 1/2, R = 1 -> F = 0.65/1.15;
     # that beats the mean of the curves at higher k, (1 + 0) / 2 = 0.5.
     assert scores.max_f == pytest.approx(low)
+    assert scores.mean_max_f == pytest.approx((1.0 + low) / 2)  # each image at its own threshold
 
 
 def test_min_max_normalize():

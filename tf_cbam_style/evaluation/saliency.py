@@ -15,8 +15,10 @@ and a human mask `g` (binarised at 0.5: 1 = salient object), both `(H, W)`:
   `P_k = R_k = 0`.
 - **max F** of a data set: the F-curve is averaged over the images first,
   then its maximum over `k` is taken (one threshold for the whole set, as
-  in the PySODMetrics `maxFm`); `max_f_measure` of one image is
-  `max_k F_k`.
+  in Borji et al.'s benchmark and the PySODMetrics `maxFm`);
+  `max_f_measure` of one image is `max_k F_k`, and **mean per-image max
+  F** averages that over the images (each image at its own best
+  threshold; higher than max F).
 - **AUC**: the area under the ROC curve `(FPR_k, TPR_k)`,
   `TPR_k = R_k`, `FPR_k = |b_k & ~g| / |~g|`, for `k = 0 .. 256`
   (`k = 0` is the point (1, 1), `k = 256` the point (0, 0)), by the
@@ -39,7 +41,7 @@ from tf_cbam_style.arrays import as_mask
 BETA_SQUARED = 0.3
 LEVELS = 255  # 8-bit quantisation; thresholds 1 .. 255
 
-SaliencyScores = collections.namedtuple("SaliencyScores", ["mae", "max_f", "auc", "count"])
+SaliencyScores = collections.namedtuple("SaliencyScores", ["mae", "max_f", "auc", "count", "mean_max_f"])
 SaliencyScores.__doc__ = """Data-set scores of one saliency map kind (see module doc).
 
 Attributes:
@@ -47,6 +49,7 @@ Attributes:
     max_f: max over thresholds of the mean F-curve (beta^2 = 0.3), in [0, 1].
     auc: mean ROC AUC, 0.5 = chance, in [0, 1].
     count: number of images.
+    mean_max_f: mean over the images of each one's own max F, in [0, 1].
 """
 
 
@@ -193,7 +196,7 @@ class SaliencyAccumulator:
     >>> acc = SaliencyAccumulator()
     >>> acc.add(np.eye(4), np.eye(4))
     >>> acc.result()
-    SaliencyScores(mae=0.0, max_f=1.0, auc=1.0, count=1)
+    SaliencyScores(mae=0.0, max_f=1.0, auc=1.0, count=1, mean_max_f=1.0)
     """
 
     def __init__(self, beta_squared=BETA_SQUARED):
@@ -219,4 +222,5 @@ class SaliencyAccumulator:
             max_f=float(np.max(np.mean(self.f_curves, axis=0))),
             auc=float(np.mean(self.aucs)),
             count=len(self.maes),
+            mean_max_f=float(np.mean([curve.max() for curve in self.f_curves])),
         )
