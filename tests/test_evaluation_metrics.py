@@ -89,16 +89,40 @@ def test_background_change_ratio_undefined_cases():
         attention_metric.background_change_ratio(content[:3], content, np.ones((6, 6)))
 
 
-def test_vgg_features_match_the_encoder(vgg_weights):
-    from tf_cbam_style.evaluation.vgg_features import LAYERS, vgg19_features
-    from tf_cbam_style.models import VGG19Encoder
+def test_vgg_features_are_keras_vgg19_with_caffe_preprocessing(tmp_path):
+    # The reference is the implementation vgg19_features had before it was
+    # built on VGG19Encoder: keras.applications.VGG19 after Keras' own caffe
+    # preprocessing. Random weights, saved to a file, so no download.
+    import keras
 
-    images = np.random.default_rng(0).uniform(size=(1, 32, 32, 3)).astype(np.float32)
-    features = vgg19_features()(images)
+    from tf_cbam_style.evaluation.vgg_features import LAYERS, vgg19_features
+
+    keras.utils.set_random_seed(0)
+    vgg = keras.applications.VGG19(include_top=False, weights=None, input_shape=(None, None, 3))
+    weights = str(tmp_path / "vgg19.weights.h5")
+    vgg.save_weights(weights)
+    reference = keras.Model(vgg.input, {k: vgg.get_layer(f"block{k[4]}_conv1").output for k in LAYERS})
+    images = np.random.default_rng(0).uniform(size=(2, 32, 48, 3)).astype(np.float32)
+    expected = reference(keras.applications.vgg19.preprocess_input(images * 255.0))
+    features = vgg19_features(weights)(images)
+    assert LAYERS == ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
     assert [features[k].shape[-1] for k in LAYERS] == [64, 128, 256, 512, 512]
-    assert features["relu5_1"].shape[1:3] == (2, 2)
-    encoder = VGG19Encoder(depth="relu4_1", weights=vgg_weights)
-    np.testing.assert_allclose(features["relu4_1"].numpy(), encoder(images).numpy(), rtol=1e-4, atol=1e-2)
+    assert features["relu5_1"].shape[1:3] == (2, 3)
+    for k in LAYERS:
+        np.testing.assert_allclose(features[k].numpy(), expected[k].numpy(), rtol=1e-5, atol=1e-4)
+
+
+def test_vgg_features_weights_resolution(tmp_path, monkeypatch):
+    from tf_cbam_style.evaluation.vgg_features import vgg19_features
+
+    missing = str(tmp_path / "missing.weights.h5")
+    with pytest.raises(FileNotFoundError, match="Received: weights="):
+        vgg19_features(missing)
+    monkeypatch.setenv("TF_CBAM_STYLE_VGG_WEIGHTS", missing)
+    vgg19_features.cache_clear()
+    with pytest.raises(FileNotFoundError, match="TF_CBAM_STYLE_VGG_WEIGHTS"):
+        vgg19_features("auto")
+    vgg19_features.cache_clear()
 
 
 def test_quality_scores_of_the_content_itself(vgg_weights):

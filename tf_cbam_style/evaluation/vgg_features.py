@@ -2,17 +2,16 @@
 
 import functools
 
-LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
-_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+from tf_cbam_style.models.vgg19_encoder import FEATURE_LAYERS as LAYERS
 
 
 @functools.lru_cache(maxsize=2)
 def vgg19_features(weights="auto"):
-    """A Keras model from RGB `[0, 1]` images to the `relu{k}_1` features.
+    """A callable from RGB `[0, 1]` images to the `relu{k}_1` features.
 
-    The features are those of `keras.applications.VGG19` with Keras' caffe
-    preprocessing (RGB to BGR, 0-255, minus the ImageNet mean), the same
-    convention as `VGG19Encoder`. Cached per `weights`.
+    A `VGG19Encoder(depth="relu5_1")` returning its intermediate features,
+    so the preprocessing (Keras' caffe convention) and the weights are those
+    of the models' encoder. Cached per `weights`.
 
     Args:
         weights: `"auto"`, `"imagenet"` or a weights file, resolved by
@@ -20,25 +19,20 @@ def vgg19_features(weights="auto"):
 
     Returns:
         A callable `images (batch, H, W, 3) -> dict(name -> (batch, h, w, c))`
-        with the names of `LAYERS`.
+        with the names of `LAYERS` (relu1_1 .. relu5_1), features in the
+        0-255 scale of the network.
+
+    Raises:
+        FileNotFoundError: if `weights` is neither `"imagenet"` nor a file.
     """
-    import keras
     import tensorflow as tf
 
-    from tf_cbam_style.models.vgg19_encoder import resolve_vgg_weights
+    from tf_cbam_style.models.vgg19_encoder import VGG19Encoder
 
-    vgg = keras.applications.VGG19(
-        include_top=False, weights=resolve_vgg_weights(weights), input_shape=(None, None, 3)
-    )
-    vgg.trainable = False
-    outputs = {
-        name: vgg.get_layer(f"block{name[4]}_conv1").output for name in LAYERS
-    }
-    extractor = keras.Model(vgg.input, outputs, name="vgg19_relu_k_1")
-    mean = tf.constant(_CAFFE_MEAN_BGR, tf.float32)
+    encoder = VGG19Encoder(depth="relu5_1", weights=weights, name="vgg19_relu_k_1")
+    encoder.build((None, None, None, 3))  # loads the weights now, not at the first call
 
     def features(images):
-        images = tf.convert_to_tensor(images, tf.float32)
-        return extractor(tf.reverse(images, axis=[-1]) * 255.0 - mean, training=False)
+        return encoder(tf.convert_to_tensor(images, tf.float32), return_intermediate=True)
 
     return features

@@ -17,6 +17,8 @@ _VGG19_LAYERS = (
     ("block5_conv1", 512),
 )
 DEPTHS = ("relu3_1", "relu4_1", "relu5_1")
+# The ImageNet mean of Keras' "caffe" preprocessing, BGR, 0-255 units: the
+# one copy in the package.
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
@@ -24,6 +26,13 @@ def _relu_name(conv_name):
     # "block4_conv1" -> "relu4_1"
     block, conv = conv_name.split("_")
     return f"relu{block[-1]}_{conv[-1]}"
+
+
+# The first ReLU of each block, the features that `return_intermediate`
+# returns (up to the encoder's depth): relu1_1 .. relu5_1.
+FEATURE_LAYERS = tuple(
+    _relu_name(spec[0]) for spec in _VGG19_LAYERS if spec != "pool" and spec[0].endswith("conv1")
+)
 
 
 def resolve_vgg_weights(weights="auto"):
