@@ -55,6 +55,51 @@ def test_loss_weights_scale_their_terms(rng):
     np.testing.assert_allclose(b["perceptual"], a["perceptual"], rtol=1e-5)
 
 
+def _seeded_model(**kwargs):
+    # Weights from numpy, not from Keras' initialisers, so the numbers below
+    # depend only on the loss computation.
+    model = AttentionAutoencoder(depth="relu3_1", encoder_weights=None, **kwargs)
+    model.build()
+    weights_rng = np.random.default_rng(2)
+    for variable in model.weights:
+        variable.assign(weights_rng.normal(0, 0.05, variable.shape).astype(np.float32))
+    return model
+
+
+def test_compute_losses_unchanged_by_the_losses_module():
+    # Recorded with the inline loss code of AttentionAutoencoder.compute_losses
+    # before it moved to tf_cbam_style.losses (bit-identical after the move).
+    images = np.random.default_rng(3).uniform(size=(2, 32, 32, 3)).astype(np.float32)
+    terms = {k: float(v) for k, v in _seeded_model().compute_losses(images).items()}
+    expected = {"perceptual": 91626.6875, "pixel": 71041.0390625, "attention": 1.7373502254486084,
+                "tv": 74.62403106689453, "loss": 162744.078125}
+    assert set(terms) == set(expected)
+    for name, value in expected.items():
+        assert terms[name] == pytest.approx(value, rel=1e-4), name
+
+
+def test_compute_losses_matches_a_numpy_reference():
+    from tf_cbam_style.models.attention_autoencoder import BALANCED_LAYER_WEIGHTS
+
+    model = _seeded_model()
+    images = np.random.default_rng(3).uniform(size=(2, 32, 32, 3)).astype(np.float32)
+    terms = {k: float(v) for k, v in model.compute_losses(images).items()}
+    targets = model.encoder(images, return_intermediate=True)
+    attended = model.attend(targets["relu3_1"])
+    output = model.decoder(attended["features"], statistics=model.skip_statistics_of(targets))
+    predicted = {k: v.numpy().astype(np.float64) for k, v in model.encoder(output, return_intermediate=True).items()}
+    y, x = output.numpy().astype(np.float64), images.astype(np.float64)
+    perceptual = sum(BALANCED_LAYER_WEIGHTS[k] * np.mean((predicted[k] - targets[k].numpy()) ** 2)
+                     for k in ("relu1_1", "relu2_1", "relu3_1"))
+    pixel = np.mean(((y - x) * 255) ** 2)
+    tv = 255 * (np.abs(np.diff(y, axis=1)).mean() + np.abs(np.diff(y, axis=2)).mean())
+    attention = np.abs(attended["attention"].numpy()).mean()
+    expected = {"perceptual": perceptual, "pixel": 10 * pixel, "attention": 6 * attention, "tv": 10 * tv}
+    expected["loss"] = sum(expected.values())
+    for name, value in expected.items():
+        assert terms[name] == pytest.approx(value, rel=1e-4), name
+
+
 def test_saved_model_round_trip(tmp_path, rng):
     from tf_cbam_style.training import export_model
 

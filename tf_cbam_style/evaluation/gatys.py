@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from tf_cbam_style import losses
 from tf_cbam_style.evaluation.metrics import STYLE_LAYERS
 
 
@@ -21,7 +22,8 @@ def gatys_stylize(
     Loss: `content_weight * L_c + style_weight * L_s`, with
     `L_c = mean((F4(x) - F4(c))^2) / 255^2` at relu4_1 and
     `L_s = sum_l mean((G_l(x) - G_l(s))^2) / 255^4` over relu1_1..relu5_1,
-    `G_l = F_l^T F_l / (h w)` (the VGG features are in 0-255 units, hence
+    `G_l = F_l^T F_l / (h w)` (`losses.content_loss`, `losses.gram_matrix`,
+    `losses.gram_distance`; the VGG features are in 0-255 units, hence
     the scaling). Adam on the pixels, starting from the content, clipped to
     [0, 1] after each step. Deterministic.
 
@@ -49,13 +51,9 @@ def gatys_stylize(
     content = tf.constant(np.asarray(content, np.float32)[None])
     style = tf.constant(np.asarray(style, np.float32)[None])
 
-    def gram(f):
-        f = tf.reshape(f, [-1, tf.shape(f)[-1]])
-        return tf.matmul(f, f, transpose_a=True) / tf.cast(tf.shape(f)[0], tf.float32)
-
     target_content = features(content)["relu4_1"]
     style_features = features(style)
-    target_grams = [gram(style_features[k]) for k in STYLE_LAYERS]
+    target_grams = [losses.gram_matrix(style_features[k]) for k in STYLE_LAYERS]
     image = tf.Variable(content)
     optimizer = tf.keras.optimizers.Adam(learning_rate)
 
@@ -63,9 +61,9 @@ def gatys_stylize(
     def step():
         with tf.GradientTape() as tape:
             f = features(image)
-            content_term = tf.reduce_mean(tf.square(f["relu4_1"] - target_content)) / 255.0 ** 2
+            content_term = losses.content_loss(f["relu4_1"], target_content) / 255.0 ** 2
             style_term = tf.add_n(
-                [tf.reduce_mean(tf.square(gram(f[k]) - g)) for k, g in zip(STYLE_LAYERS, target_grams)]
+                [losses.gram_distance(losses.gram_matrix(f[k]), g) for k, g in zip(STYLE_LAYERS, target_grams)]
             ) / 255.0 ** 4
             loss = content_weight * content_term + style_weight * style_term
         optimizer.apply_gradients([(tape.gradient(loss, image), image)])

@@ -3,12 +3,16 @@
 All feature metrics use the VGG19 `relu{k}_1` features of
 `vgg_features.vgg19_features` (caffe preprocessing, so features are in the
 0-255 scale of the network) and take feature dicts `name -> (h, w, c)`
-arrays, so they can be checked on arrays whose answer is known.
+arrays, so they can be checked on arrays whose answer is known. The loss
+terms themselves are those of `tf_cbam_style.losses`, computed in float64;
+these functions check the arrays and return Python floats.
 """
 
 import collections
 
 import numpy as np
+
+from tf_cbam_style import losses
 
 CONTENT_LAYERS = ("relu4_1", "relu5_1")
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -37,8 +41,12 @@ def _features(array, name):
     return array
 
 
+def _feature_dict(features, layers, name):
+    return {k: _features(features[k], f"{name}[{k!r}]") for k in layers}
+
+
 def content_loss(stylized_features, content_features):
-    """Feature MSE: `mean_{y,x,c} (F(stylized) - F(content))^2`.
+    """Feature MSE `mean_{y,x,c} (F(stylized) - F(content))^2` (`losses.content_loss`).
 
     The two maps must have the same shape (the stylized image has the
     content's size).
@@ -49,6 +57,9 @@ def content_loss(stylized_features, content_features):
 
     Returns:
         A float.
+
+    Raises:
+        ValueError: if a map is not `(h, w, c)` or the shapes differ.
     """
     a = _features(stylized_features, "stylized_features")
     b = _features(content_features, "content_features")
@@ -57,25 +68,15 @@ def content_loss(stylized_features, content_features):
             "`content_features` must have the shape of `stylized_features`. "
             f"Received: content_features.shape={b.shape}, stylized_features.shape={a.shape}"
         )
-    return float(np.mean((a - b) ** 2))
-
-
-def mean_std_distance(stylized_features, style_features):
-    """`(||mu_x - mu_s||^2 + ||sigma_x - sigma_s||^2) / C` at one layer.
-
-    `mu` and `sigma` are the per-channel mean and (population) standard
-    deviation over all positions; the images may differ in size.
-    """
-    a = _features(stylized_features, "stylized_features").reshape(-1, np.shape(stylized_features)[-1])
-    b = _features(style_features, "style_features").reshape(-1, np.shape(style_features)[-1])
-    channels = a.shape[-1]
-    mean = np.sum((a.mean(0) - b.mean(0)) ** 2)
-    std = np.sum((a.std(0) - b.std(0)) ** 2)
-    return float((mean + std) / channels)
+    return float(losses.content_loss(a, b))
 
 
 def style_loss(stylized_features, style_features, layers=STYLE_LAYERS):
-    """Mean over `layers` of `mean_std_distance` (the AdaIN style loss, per channel).
+    """Mean over `layers` of `(||mu_x - mu_s||^2 + ||sigma_x - sigma_s||^2) / C` (`losses.mean_std_loss`).
+
+    The AdaIN (mean/std) style loss, per channel: `mu` and `sigma` are the
+    per-channel mean and population standard deviation over all positions,
+    so the images may differ in size.
 
     Args:
         stylized_features: dict layer -> `(h, w, c)` features of the stylized image.
@@ -85,27 +86,27 @@ def style_loss(stylized_features, style_features, layers=STYLE_LAYERS):
     Returns:
         A float.
     """
-    return float(np.mean([mean_std_distance(stylized_features[k], style_features[k]) for k in layers]))
-
-
-def gram_matrix(features):
-    """`F^T F / (h * w)` of an `(h, w, c)` map: a `(c, c)` matrix."""
-    f = _features(features, "features")
-    f = f.reshape(-1, f.shape[-1])
-    return f.T @ f / f.shape[0]
+    return float(losses.mean_std_loss(_feature_dict(stylized_features, layers, "stylized_features"),
+                                      _feature_dict(style_features, layers, "style_features"), layers))
 
 
 def gram_loss(stylized_features, style_features, layers=STYLE_LAYERS):
-    """Mean over `layers` of `||G(stylized) - G(style)||_F^2 / C^2` (Gatys).
+    """Mean over `layers` of `||G(stylized) - G(style)||_F^2 / C^2` (Gatys; `losses.gram_loss`).
 
-    `G` is `gram_matrix` (normalised by the number of positions, so image
-    sizes may differ); dividing by `C^2` makes it the mean squared entry.
+    `G` is `losses.gram_matrix`, `F^T F / (h * w)` (normalised by the
+    number of positions, so image sizes may differ); dividing by `C^2`
+    makes it the mean squared entry.
+
+    Args:
+        stylized_features: dict layer -> `(h, w, c)` features of the stylized image.
+        style_features: dict layer -> `(hs, ws, c)` features of the style.
+        layers: the layers to average; defaults to relu1_1..relu5_1.
+
+    Returns:
+        A float.
     """
-    values = []
-    for k in layers:
-        difference = gram_matrix(stylized_features[k]) - gram_matrix(style_features[k])
-        values.append(np.mean(difference ** 2))
-    return float(np.mean(values))
+    return float(losses.gram_loss(_feature_dict(stylized_features, layers, "stylized_features"),
+                                  _feature_dict(style_features, layers, "style_features"), layers))
 
 
 def ssim(image, reference):

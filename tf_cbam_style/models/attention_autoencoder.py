@@ -1,6 +1,7 @@
 import keras
 import tensorflow as tf
 
+from tf_cbam_style import losses
 from tf_cbam_style.layers.cbam import CBAM
 from tf_cbam_style.layers.self_attention import SelfAttention
 from tf_cbam_style.models.decoder import Decoder, feature_statistics
@@ -53,7 +54,8 @@ class AttentionAutoencoder(keras.Model):
           + w_tv * mean(|dy| + |dx|)
 
     with `phi_l` the encoder's `relu{1..k}_1` outputs up to its depth (at most
-    relu4_1). Each term is reported as a metric of that name.
+    relu4_1) and the terms of `tf_cbam_style.losses` (`compute_losses`).
+    Each term is reported as a metric of that name.
 
     Args:
         depth: encoder cut, `"relu3_1"`, `"relu4_1"` (default) or `"relu5_1"`.
@@ -199,45 +201,53 @@ class AttentionAutoencoder(keras.Model):
         }
 
     def compute_losses(self, images):
-        """Returns a dict of the weighted loss terms and their sum `"loss"`."""
+        """Returns a dict of the weighted loss terms and their sum `"loss"`.
+
+        The terms are those of `tf_cbam_style.losses`: `perceptual_loss`
+        over the encoder's relu{1..k}_1 features (at most relu4_1) with
+        `perceptual_layer_weights`, `pixel_loss`, `attention_loss` of the
+        attention and `total_variation_loss` of the output, each times its
+        weight.
+
+        Args:
+            images: `(batch, height, width, 3)` RGB in [0, 1].
+
+        Returns:
+            A dict of scalar tensors with the keys of `LOSS_NAMES` and
+            `"loss"`.
+        """
         targets = self.encoder(images, return_intermediate=True)
         attended = self.attend(targets[self.depth])
         output = self.decoder(attended["features"], statistics=self.skip_statistics_of(targets))
         predicted = self.encoder(output, return_intermediate=True)
-        layers = [name for name in targets if name in PERCEPTUAL_LAYERS]
-        weights = self.perceptual_layer_weights or {}
-        perceptual = tf.add_n(
-            [weights.get(n, 1.0) * tf.reduce_mean(tf.square(predicted[n] - targets[n])) for n in layers]
-        )
-        pixel = tf.reduce_mean(tf.square((output - images) * 255.0))
-        tv = tf.reduce_mean(tf.abs(output[:, 1:] - output[:, :-1]) * 255.0) + tf.reduce_mean(
-            tf.abs(output[:, :, 1:] - output[:, :, :-1]) * 255.0
-        )
-        losses = {
-            "perceptual": self.perceptual_weight * perceptual,
-            "pixel": self.pixel_weight * pixel,
-            "attention": self.attention_weight * tf.reduce_mean(tf.abs(attended["attention"])),
-            "tv": self.tv_weight * tv,
+        terms = {
+            "perceptual": self.perceptual_weight * losses.perceptual_loss(
+                predicted, targets, [name for name in targets if name in PERCEPTUAL_LAYERS],
+                self.perceptual_layer_weights,
+            ),
+            "pixel": self.pixel_weight * losses.pixel_loss(output, images),
+            "attention": self.attention_weight * losses.attention_loss(attended["attention"]),
+            "tv": self.tv_weight * losses.total_variation_loss(output),
         }
-        losses["loss"] = tf.add_n(list(losses.values()))
-        return losses
+        terms["loss"] = tf.add_n(list(terms.values()))
+        return terms
 
-    def _update_metrics(self, losses):
+    def _update_metrics(self, terms):
         for name, tracker in self.trackers.items():
-            tracker.update_state(losses[name])
+            tracker.update_state(terms[name])
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def train_step(self, data):
         images = data[0] if isinstance(data, (tuple, list)) else data
         with tf.GradientTape() as tape:
-            losses = self.compute_losses(images)
+            terms = self.compute_losses(images)
             # Gradients are summed over replicas, so each replica scales.
             replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            scaled = losses["loss"] / tf.cast(replicas, losses["loss"].dtype)
+            scaled = terms["loss"] / tf.cast(replicas, terms["loss"].dtype)
         variables = self.attention.trainable_variables + self.decoder.trainable_variables
         gradients = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
-        return self._update_metrics(losses)
+        return self._update_metrics(terms)
 
     def test_step(self, data):
         images = data[0] if isinstance(data, (tuple, list)) else data

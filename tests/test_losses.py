@@ -1,0 +1,104 @@
+"""tf_cbam_style.losses against numpy references and known answers."""
+
+import doctest
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tf_cbam_style import losses
+
+
+def test_docstring_examples():
+    assert doctest.testmod(losses, raise_on_error=False).failed == 0
+
+
+def test_content_loss_is_feature_mse(rng):
+    a, b = rng.normal(size=(2, 4, 5, 3)), rng.normal(size=(2, 4, 5, 3))
+    assert float(losses.content_loss(a, b)) == pytest.approx(np.mean((a - b) ** 2), rel=1e-12)
+    assert float(losses.content_loss(np.zeros((4, 5, 3)), np.full((4, 5, 3), 2.0))) == 4.0
+
+
+def test_perceptual_loss_weighted_sum_of_layers():
+    features = {"relu1_1": np.zeros((1, 4, 4, 2)), "relu2_1": np.zeros((1, 2, 2, 3))}
+    targets = {"relu1_1": np.ones((1, 4, 4, 2)), "relu2_1": np.full((1, 2, 2, 3), 2.0)}
+    # Feature MSEs 1 and 4; relu1_1 weighs 3, relu2_1 the default 1.
+    value = losses.perceptual_loss(features, targets, ["relu1_1", "relu2_1"], {"relu1_1": 3.0})
+    assert float(value) == 7.0
+    assert float(losses.perceptual_loss(features, targets, ["relu2_1"])) == 4.0
+    with pytest.raises(ValueError, match="`layers`.*Received: layers=\\[\\]"):
+        losses.perceptual_loss(features, targets, [])
+
+
+def test_pixel_loss_is_in_0_255_units(rng):
+    x = rng.uniform(size=(2, 6, 6, 3)).astype(np.float32)
+    assert float(losses.pixel_loss(x + np.float32(0.5), x)) == pytest.approx(127.5 ** 2, rel=1e-5)
+    y = rng.uniform(size=x.shape).astype(np.float32)
+    assert float(losses.pixel_loss(y, x)) == pytest.approx(np.mean(((y - x) * 255.0) ** 2), rel=1e-5)
+
+
+def test_total_variation_loss(rng):
+    ramp = np.tile(np.arange(5, dtype=np.float64)[None, None, :, None] / 4, (1, 3, 1, 1))
+    # Constant down the columns (dy = 0), 1/4 between columns: 255 / 4.
+    assert float(losses.total_variation_loss(ramp)) == pytest.approx(63.75)
+    assert float(losses.total_variation_loss(np.full((1, 4, 4, 3), 0.3))) == 0.0
+    x = rng.uniform(size=(2, 5, 7, 3))
+    expected = 255 * (np.abs(np.diff(x, axis=1)).mean() + np.abs(np.diff(x, axis=2)).mean())
+    assert float(losses.total_variation_loss(x)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_attention_loss_is_mean_absolute_value():
+    assert float(losses.attention_loss(np.array([[-1.0, 2.0], [-3.0, 0.0]]))) == 1.5
+
+
+def test_gram_matrix_known_value_and_numpy_reference(rng):
+    np.testing.assert_allclose(losses.gram_matrix(np.ones((3, 5, 2))).numpy(), np.ones((2, 2)))
+    f = rng.normal(size=(2, 3, 4, 5))
+    gram = losses.gram_matrix(f)
+    assert gram.dtype == tf.float64 and gram.shape == (2, 5, 5)
+    np.testing.assert_allclose(gram.numpy(), np.einsum("bhwc,bhwd->bcd", f, f) / 12, rtol=1e-12)
+    # Positions do not matter, only the channel statistics.
+    shuffled = rng.permutation(f[0].reshape(-1, 5)).reshape(6, 2, 5)
+    np.testing.assert_allclose(losses.gram_matrix(shuffled).numpy(), gram.numpy()[0], rtol=1e-12)
+
+
+def test_gram_distance_and_loss_known_values():
+    ones = np.ones((3, 5, 2))
+    # G(ones) = 1, G(2 ones) = 4 everywhere: mean squared entry 9, any size.
+    g, g2 = losses.gram_matrix(ones), losses.gram_matrix(2.0 * np.ones((7, 2, 2)))
+    assert float(losses.gram_distance(g, g2)) == 9.0
+    a = {"relu1_1": ones, "relu2_1": ones}
+    b = {"relu1_1": 2.0 * ones, "relu2_1": ones}
+    assert float(losses.gram_loss(a, b, ["relu1_1", "relu2_1"])) == 4.5
+    assert float(losses.gram_loss(a, a, ["relu1_1", "relu2_1"])) == 0.0
+
+
+def test_mean_std_distance_known_value():
+    channels = 4
+    constant = np.full((6, 6, channels), 3.0)  # mean 3, std 0
+    plus_minus = np.stack([np.ones((6, channels)), -np.ones((6, channels))], 0)
+    plus_minus = np.tile(plus_minus, (3, 1, 1))  # (6, 6, c): mean 0, std 1
+    # (||3 - 0||^2 + ||0 - 1||^2) / C = (9 C + C) / C = 10.
+    assert float(losses.mean_std_distance(constant, plus_minus)) == pytest.approx(10.0)
+    # epsilon = 3: stds sqrt(3) and 2, so (9 C + (2 - sqrt 3)^2 C) / C.
+    assert float(losses.mean_std_distance(constant, plus_minus, epsilon=3.0)) == pytest.approx(
+        9.0 + (2.0 - np.sqrt(3.0)) ** 2
+    )
+
+
+def test_mean_std_distance_numpy_reference_and_gradient(rng):
+    a, b = rng.normal(size=(2, 4, 4, 3)), rng.normal(2.0, 3.0, size=(2, 5, 3, 3))
+    mean = (a.mean((1, 2)) - b.mean((1, 2))) ** 2
+    std = (a.std((1, 2)) - b.std((1, 2))) ** 2
+    assert float(losses.mean_std_distance(a, b)) == pytest.approx(np.mean(mean + std), rel=1e-12)
+    constant = tf.Variable(np.full((1, 3, 3, 3), 0.5, np.float32))
+    with tf.GradientTape() as tape:
+        value = losses.mean_std_distance(constant, b.astype(np.float32), epsilon=1e-5)
+    assert np.isfinite(tape.gradient(value, constant).numpy()).all()
+
+
+def test_mean_std_loss_averages_layers(rng):
+    f = {k: rng.normal(size=(8, 8, 3)) for k in ("relu1_1", "relu2_1")}
+    shifted = {"relu1_1": f["relu1_1"] + 1.0, "relu2_1": f["relu2_1"]}
+    # Only relu1_1's mean moves, by 1 in every channel: (1 + 0) / 2.
+    assert float(losses.mean_std_loss(shifted, f, ["relu1_1", "relu2_1"])) == pytest.approx(0.5)
