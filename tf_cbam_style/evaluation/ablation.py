@@ -10,6 +10,8 @@ as the main table on the same pairs. Run it with
 Variants (all on the CBAM model, method `cbam`, alpha 1, defaults):
 
 - `pipeline`: the shipped pipeline.
+- `no_periodic_filter`: without the `PeriodicNoiseFilter` after the decoder
+  (the raw decoder output).
 - `attend_whitened`: the attention applied to the whitened content features
   (the previous order, and AAMS's), instead of to the instance-normalised
   features it was trained on.
@@ -26,7 +28,8 @@ import argparse
 import os
 import sys
 
-VARIANTS = ("pipeline", "attend_whitened", "rewhiten", "decoder_statistics", "patch_3", "scales_1")
+VARIANTS = ("pipeline", "no_periodic_filter", "attend_whitened", "rewhiten", "decoder_statistics", "patch_3",
+            "scales_1")
 
 
 def make_pipeline(model, variant):
@@ -72,10 +75,12 @@ def make_pipeline(model, variant):
             decoder = self.autoencoder.decoder
             targets = decoder.activation_statistics(state["style_features"][self.depth])
             image = decoder(state["features"], statistics=targets, statistics_weight=state["alpha"])
+            if self.periodic_noise_filter is not None:
+                image = self.periodic_noise_filter(tf.clip_by_value(image, 0.0, 1.0))
             h, w = tf.shape(state["content_image"])[1], tf.shape(state["content_image"])[2]
             return {"decoded": tf.clip_by_value(image[:, :h, :w, :], 0.0, 1.0)}
 
-    pipeline = Variant(model)
+    pipeline = Variant(model, remove_periodic_noise=variant != "no_periodic_filter")
     if variant == "patch_3":
         pipeline.swap = StyleSwap(patch_size=3, stroke_scales=(1.0,))
     del multi_stroke

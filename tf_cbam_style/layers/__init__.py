@@ -13,6 +13,7 @@ from tf_cbam_style.layers.guided_filter import GuidedFilter
 from tf_cbam_style.layers.multi_stroke_fusion import MultiStrokeFusion
 from tf_cbam_style.layers.crop_like import CropLike
 from tf_cbam_style.layers.pad_to_multiple import PadToMultiple
+from tf_cbam_style.layers.periodic_noise_filter import PeriodicNoiseFilter
 from tf_cbam_style.layers.reflection_padding import ReflectionPadding2D
 from tf_cbam_style.layers.self_attention import SelfAttention
 from tf_cbam_style.layers.spatial_attention import SpatialAttention
@@ -29,6 +30,7 @@ __all__ = [
     "GuidedFilter",
     "MultiStrokeFusion",
     "PadToMultiple",
+    "PeriodicNoiseFilter",
     "ReflectionPadding2D",
     "SelfAttention",
     "SpatialAttention",

@@ -17,7 +17,8 @@ run-time inputs), and the profiler (each stage timed on its own). The stages:
 4. `blend`: `alpha * T + (1 - alpha) * A`, and the decoder's skip statistics
    `alpha * style + (1 - alpha) * content`; so alpha 0 is the autoencoder's
    reconstruction of the content for every method;
-5. `decoder`: decode and crop to the content's size;
+5. `decoder`: decode, remove the stride-periodic pattern
+   (`PeriodicNoiseFilter`) and crop to the content's size;
 6. `output`: colour preservation, the region composite (`region`
    foreground / background) and the attention map at image resolution.
 """
@@ -29,6 +30,7 @@ from tf_cbam_style.layers.adain import AdaIN
 from tf_cbam_style.layers.color_preservation import ColorPreservation
 from tf_cbam_style.layers.foreground_composite import ForegroundComposite
 from tf_cbam_style.layers.multi_stroke_fusion import MultiStrokeFusion
+from tf_cbam_style.layers.periodic_noise_filter import PeriodicNoiseFilter
 from tf_cbam_style.layers.style_swap import StyleSwap
 from tf_cbam_style.layers.whitening_coloring import WhiteningColoring
 from tf_cbam_style.models.decoder import feature_statistics
@@ -65,6 +67,10 @@ class StylizePipeline:
 
     Args:
         autoencoder: a built `AttentionAutoencoder`.
+        remove_periodic_noise: bool, whether the decoder's output goes
+            through `PeriodicNoiseFilter` with the encoder's stride as its
+            period (removes the stride-periodic "grid" a briefly trained
+            decoder leaves; see docs/ablation.md). Defaults to `True`.
 
     Example:
 
@@ -74,7 +80,7 @@ class StylizePipeline:
     >>> out["stylized_image"].shape  # (1, H, W, 3) in [0, 1]
     """
 
-    def __init__(self, autoencoder):
+    def __init__(self, autoencoder, remove_periodic_noise=True):
         if not autoencoder.built:
             autoencoder.build()
         self.autoencoder = autoencoder
@@ -87,6 +93,9 @@ class StylizePipeline:
         self.adain = AdaIN(name="adain")
         self.color_preservation = ColorPreservation(name="preserve_color")
         self.composite = ForegroundComposite(feather=1.0, name="region_composite")
+        self.remove_periodic_noise = bool(remove_periodic_noise)
+        self.periodic_noise_filter = (PeriodicNoiseFilter(period=self.stride, name="periodic_noise_filter")
+                                      if remove_periodic_noise else None)
         # Imported here, not while tracing (AutoGraph cannot convert importlib).
         self._transfer_stages = {kind: transfer_stages(kind) for kind in opts.TRANSFERS}
 
@@ -168,6 +177,9 @@ class StylizePipeline:
 
     def decode(self, state):
         image = self.autoencoder.decoder(state["features"], statistics=state["statistics"])
+        if self.periodic_noise_filter is not None:
+            # On the padded output, whose grid is the feature grid.
+            image = self.periodic_noise_filter(tf.clip_by_value(image, 0.0, 1.0))
         h, w = tf.shape(state["content_image"])[1], tf.shape(state["content_image"])[2]
         return {"decoded": tf.clip_by_value(image[:, :h, :w, :], 0.0, 1.0)}
 
