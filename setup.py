@@ -44,11 +44,12 @@ setup(
         # `pip install --no-deps "tensorflow-serving-api==2.21.*"` (see
         # README; the commands name this when it is missing).
         "serving": ["grpcio>=1.60"],
-        # The external Magenta peer of `tf-cbam-style evaluate/benchmark`.
-        "eval": ["onnxruntime>=1.20"],
+        # The external Magenta peer of `tf-cbam-style evaluate/benchmark`, and
+        # the CIEDE2000 colour difference of `tf-cbam-style saliency`.
+        "eval": ["onnxruntime>=1.20", "scikit-image>=0.22"],
         # `tf-cbam-style train --data tfds:NAME` (TensorFlow Datasets, e.g. tfds:coco/2017).
         "tfds": ["tensorflow-datasets>=4.9"],
-        "test": ["pytest", "grpcio>=1.60", "onnxruntime>=1.20", "tensorflow-datasets>=4.9"],
+        "test": ["pytest", "grpcio>=1.60", "onnxruntime>=1.20", "scikit-image>=0.22", "tensorflow-datasets>=4.9"],
     },
     entry_points={"console_scripts": ["tf-cbam-style=tf_cbam_style.cli:main"]},
     include_package_data=True,

@@ -300,10 +300,65 @@ def test_wait_for_peers_returns_when_all_answer_and_times_out_otherwise():
     with pytest.raises(TimeoutError, match=f"worker 1 at 127.0.0.1:{ports[2]} did not answer within 1 s"):
         wait_for_peers(lonely, timeout=1)
     assert 1 <= time.monotonic() - started < 5
-    # A port that accepts but never calls back (e.g. a restarting worker's old server) is not a peer.
+    # A port that accepts but never acknowledges (e.g. a restarting worker's old server) is not a peer.
     with socket.create_server(("127.0.0.1", ports[2])):
-        with pytest.raises(TimeoutError, match=f"worker 1 at 127.0.0.1:{ports[2]} did not call back within 1 s"):
+        with pytest.raises(TimeoutError, match=f"worker 1 at 127.0.0.1:{ports[2]} did not answer within 1 s"):
             wait_for_peers(lonely, timeout=1)
+    # A peer whose listener acknowledged but that never calls back does not list this task.
+    stranger = ClusterConfig(json.loads(tf_config([ports[2], ports[0]], 0)))  # thinks ports[0] is ITS peer
+    thread = threading.Thread(target=lambda: errors.append(_swallow(wait_for_peers, stranger, 3)))
+    thread.start()
+    with pytest.raises(TimeoutError, match=f"worker 1 at 127.0.0.1:{ports[2]} did not call back within 2 s"):
+        wait_for_peers(ClusterConfig(json.loads(tf_config([ports[0], ports[2]], 0))), timeout=2)
+    thread.join()
+
+
+def _swallow(function, *args):
+    try:
+        function(*args)
+    except (TimeoutError, OSError) as error:
+        return error
+
+
+def test_a_restarted_worker_meets_its_peer_even_while_the_peer_old_server_holds_the_port():
+    """The race of a killed and restarted worker: the restarted one starts
+    while its peer's old TensorFlow server still holds the peer's port; the
+    peer then restarts too. Both must finish the handshake."""
+    import threading
+
+    from tf_cbam_style.distributed import ClusterConfig, wait_for_peers
+
+    ports = free_ports(2)
+    configs = [ClusterConfig(json.loads(tf_config(ports, i))) for i in range(2)]
+    results = {}
+    old_server = socket.create_server(("127.0.0.1", ports[0]))  # worker 0's old server: accepts, never answers
+    drained = []
+    stop = threading.Event()
+
+    def old(server):
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+                drained.append(connection.recv(256))
+                connection.close()
+            except OSError:
+                continue
+
+    keeper = threading.Thread(target=old, args=(old_server,))
+    keeper.start()
+    restarted = threading.Thread(target=lambda: results.__setitem__(1, _swallow(wait_for_peers, configs[1], 30)))
+    restarted.start()
+    time.sleep(3)  # worker 1 sends its name to the old server, more than once
+    stop.set()
+    keeper.join()
+    old_server.close()
+    survivor = threading.Thread(target=lambda: results.__setitem__(0, _swallow(wait_for_peers, configs[0], 30)))
+    survivor.start()
+    restarted.join()
+    survivor.join()
+    assert drained, "worker 1 never reached the old server"
+    assert results == {0: None, 1: None}
 
 
 def test_shards_of_batch_b_together_are_the_stream_of_batch_n_times_b(write_image, tmp_path):

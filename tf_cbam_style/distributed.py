@@ -148,6 +148,21 @@ def _split_address(address):
         raise ValueError(f"`TF_CONFIG` addresses must be host:port. Received: {address!r}") from None
 
 
+_ACK = b"tf_cbam_style peer ok\n"
+
+
+def _read_ack(connection):
+    """True when the peer's start-up listener answered; False for anything
+    else, e.g. the old TensorFlow server of a worker about to restart."""
+    reply = b""
+    try:
+        while len(reply) < len(_ACK) and (chunk := connection.recv(len(_ACK) - len(reply))):
+            reply += chunk
+    except OSError:
+        return False
+    return reply == _ACK
+
+
 def wait_for_peers(cluster, timeout):
     """Waits until every peer of `cluster` and this task have reached each other.
 
@@ -156,7 +171,10 @@ def wait_for_peers(cluster, timeout):
     reached every peer and heard from every peer, or raises after `timeout`
     seconds. A peer whose old TensorFlow server still holds its port (a
     worker about to restart) accepts the connection but never calls back, so
-    it is waited for, not mistaken for ready.
+    it is waited for, not mistaken for ready: a peer counts as reached
+    only when its own start-up listener acknowledged this task's name, so
+    the two sides of every pair finish together (a name sent to a server
+    about to be replaced is sent again to its successor).
 
     Args:
         cluster: a `ClusterConfig`.
@@ -189,7 +207,9 @@ def wait_for_peers(cluster, timeout):
             with connection:
                 connection.settimeout(2.0)
                 try:
-                    heard.add(connection.recv(256).decode("utf-8", "replace").strip())
+                    name = connection.recv(256).decode("utf-8", "replace").strip()
+                    connection.sendall(_ACK)
+                    heard.add(name)
                 except OSError:
                     pass
 
@@ -205,7 +225,8 @@ def wait_for_peers(cluster, timeout):
                     wait = min(2.0, max(0.1, deadline - time.monotonic()))
                     with socket.create_connection(_split_address(address), timeout=wait) as connection:
                         connection.sendall(f"{cluster.name}\n".encode())
-                    reached.add(name)
+                        if _read_ack(connection):
+                            reached.add(name)
                 except OSError:
                     pass
             if all(name in reached and name in heard for name, _ in peers):

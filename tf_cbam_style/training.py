@@ -60,7 +60,7 @@ def train(
     crop_schedule=None,
     lr_schedule="constant",
     init_from=None,
-    decoder_upsampling="nearest",
+    decoder_upsampling="bilinear",
     skip_statistics=False,
     eval_data=None,
     eval_size=256,

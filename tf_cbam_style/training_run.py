@@ -63,9 +63,11 @@ def parse_crop_schedule(text):
 
 
 def parse_layer_weights(text):
-    """`"balanced"` or `"relu1_1=100,relu4_1=1"` -> what `AttentionAutoencoder` takes."""
+    """`"balanced"`, `"aams"` or `"relu1_1=100,relu4_1=1"` -> what `AttentionAutoencoder` takes."""
     if text == "balanced":
         return "balanced"
+    if text == "aams":
+        return None
     weights = {}
     for part in str(text).split(","):
         name, _, value = part.partition("=")

@@ -13,10 +13,10 @@ import os
 import sys
 
 from tf_cbam_style import __version__
-from tf_cbam_style.cli import evaluation, export, serving, stylize, train
+from tf_cbam_style.cli import evaluation, export, saliency, serving, stylize, train
 
 # The command groups, in the order of `--help`.
-COMMAND_GROUPS = (train, stylize, export, evaluation, serving)
+COMMAND_GROUPS = (train, stylize, export, evaluation, saliency, serving)
 
 
 def build_parser():

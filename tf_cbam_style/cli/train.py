@@ -33,7 +33,7 @@ def _add_train(subparsers):
                    help="cosine: from --lr down to a tenth of it over all steps")
     p.add_argument("--init-from", default=None, metavar="MODEL",
                    help="warm start: attention and decoder weights of this .keras model or model folder")
-    p.add_argument("--upsampling", default="nearest", choices=["nearest", "bilinear"],
+    p.add_argument("--upsampling", default="bilinear", choices=["nearest", "bilinear"],
                    help="the decoder's x2 upsampling")
     p.add_argument("--skip-statistics", action="store_true",
                    help="AAMS decoder: re-normalise to the relu3_1/relu2_1/relu1_1 statistics")
@@ -41,9 +41,9 @@ def _add_train(subparsers):
                    help="held-out photos scored (PSNR/SSIM) after every checkpoint")
     p.add_argument("--threads", type=int, default=0,
                    help="TensorFlow threads (0: all cores); 1 leaves a core free")
-    p.add_argument("--perceptual-layer-weights", default=None, metavar="balanced|L=W,...",
-                   help="per-layer weights of the perceptual loss: 'balanced' (every layer counts "
-                   "about equally) or e.g. relu1_1=100,relu4_1=1 (default: AAMS, all 1)")
+    p.add_argument("--perceptual-layer-weights", default="balanced", metavar="balanced|aams|L=W,...",
+                   help="per-layer weights of the perceptual loss: 'balanced' (default: every layer "
+                   "counts about equally), 'aams' (all 1) or e.g. relu1_1=100,relu4_1=1")
     for name in ("pixel", "perceptual", "tv", "attention"):
         p.add_argument(f"--{name}-weight", type=float, default=None,
                        help=f"loss weight of the {name} term (default: AAMS)")

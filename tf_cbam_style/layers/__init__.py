@@ -9,6 +9,7 @@ from tf_cbam_style.layers.cbam import CBAM
 from tf_cbam_style.layers.channel_attention import ChannelAttention
 from tf_cbam_style.layers.color_preservation import ColorPreservation
 from tf_cbam_style.layers.foreground_composite import ForegroundComposite
+from tf_cbam_style.layers.guided_filter import GuidedFilter
 from tf_cbam_style.layers.multi_stroke_fusion import MultiStrokeFusion
 from tf_cbam_style.layers.crop_like import CropLike
 from tf_cbam_style.layers.pad_to_multiple import PadToMultiple
@@ -25,6 +26,7 @@ __all__ = [
     "ColorPreservation",
     "CropLike",
     "ForegroundComposite",
+    "GuidedFilter",
     "MultiStrokeFusion",
     "PadToMultiple",
     "ReflectionPadding2D",

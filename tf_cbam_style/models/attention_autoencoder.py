@@ -60,9 +60,11 @@ class AttentionAutoencoder(keras.Model):
         attention: `"cbam"` (default) or `"self_attention"`.
         pixel_weight, perceptual_weight, tv_weight, attention_weight: loss
             weights; defaults `10`, `1`, `10`, `6` from the AAMS code.
-        perceptual_layer_weights: `None` (AAMS: every layer weight 1), a dict
-            layer -> weight, or `"balanced"` (`BALANCED_LAYER_WEIGHTS`).
-        decoder_upsampling: `"nearest"` (default) or `"bilinear"`, see
+        perceptual_layer_weights: `"balanced"` (default,
+            `BALANCED_LAYER_WEIGHTS`), `None` (AAMS: every layer weight 1) or
+            a dict layer -> weight.
+        decoder_upsampling: `"bilinear"` (default) or `"nearest"` (AAMS,
+            AdaIN), see
             `Decoder`.
         skip_statistics: bool, the AAMS decoder that re-normalises its
             lower-resolution activations to the photo's own relu3_1,
@@ -99,8 +101,8 @@ class AttentionAutoencoder(keras.Model):
         perceptual_weight=1.0,
         tv_weight=10.0,
         attention_weight=6.0,
-        perceptual_layer_weights=None,
-        decoder_upsampling="nearest",
+        perceptual_layer_weights="balanced",
+        decoder_upsampling="bilinear",
         skip_statistics=False,
         encoder_weights="auto",
         **kwargs,
@@ -240,6 +242,14 @@ class AttentionAutoencoder(keras.Model):
     def test_step(self, data):
         images = data[0] if isinstance(data, (tuple, list)) else data
         return self._update_metrics(self.compute_losses(images))
+
+    @classmethod
+    def from_config(cls, config):
+        # Models saved before these options existed used the AAMS design.
+        config = dict(config)
+        config.setdefault("decoder_upsampling", "nearest")
+        config.setdefault("perceptual_layer_weights", None)
+        return cls(**config)
 
     def get_config(self):
         config = super().get_config()
