@@ -62,12 +62,13 @@ DEFAULT_STYLE_MAX_SIZE = 512  # pixels, longer side of the style
 # The web demo's full-resolution (tiled) mode, web_demo/js/tiling.js: the
 # largest photo it takes, 4096 x 4096 = 16.8 megapixels (the canvas area
 # limit of Safari on iOS, the smallest of the major browsers'), and the bytes
-# the page and its worker hold per photo pixel meanwhile: the decoded upload
-# (4), its RGBA pixels sent to the worker (4), the float32 RGB accumulator
-# (12), the RGBA result in the worker and then on the page (4), and the
-# result canvas (4); about 540 MB at the limit.
+# per photo pixel that the page and its worker allocate for a run (a bound:
+# not all are alive at once): the decoded upload (4), the canvas it is read
+# through (4), its RGBA pixels in the worker (4), the float32 RGB
+# accumulator (12), the RGBA result (4) and the result canvas (4); 537 MB at
+# the limit.
 WEB_MAX_TILED_PIXELS = 4096 * 4096
-WEB_TILED_BYTES_PER_PIXEL = 4 + 4 + 12 + 4 + 4
+WEB_TILED_BYTES_PER_PIXEL = 4 + 4 + 4 + 12 + 4 + 4
 
 
 def model_name(attention, depth=DEFAULT_DEPTH):

@@ -31,6 +31,24 @@ import { resolveOptions, stylize } from './stylizer.js';
 
 export class CancelledError extends Error {}
 
+// Throws unless a `height` x `width` photo is within the tiled mode's memory
+// limit, `config.maxTiledPixels` (options.json, from tf_cbam_style/options.py),
+// naming the limit and the memory it stands for; returns the bytes the run
+// allocates (`config.tiledBytesPerPixel` per pixel).
+export function checkTiledSize(height, width, config) {
+  const pixels = height * width;
+  const megapixels = (n) => (n / 1e6).toFixed(2);
+  if (pixels > config.maxTiledPixels) {
+    const megabytes = Math.round((config.maxTiledPixels * config.tiledBytesPerPixel) / 1e6);
+    throw new Error(
+      `The photo is ${width}×${height} px (${megapixels(pixels)} megapixels); full resolution takes at most ` +
+      `${megapixels(config.maxTiledPixels)} megapixels (maxTiledPixels=${config.maxTiledPixels}, about ` +
+      `${megabytes} MB of browser memory at ${config.tiledBytesPerPixel} bytes per pixel). ` +
+      `Received: width=${width}, height=${height}`);
+  }
+  return pixels * config.tiledBytesPerPixel;
+}
+
 // Tile starts along one axis: 0, ..., ceil((length - tile) / align) * align
 // (so the last tile ends at the edge and is at most `tile` long), evenly
 // spread in steps of whole `align` units that leave at least `overlap` px
@@ -287,6 +305,7 @@ export async function stylizeTiled({
   onProgress = () => {}, cancelled = () => false, tileMaps = false,
 }) {
   const o = resolveOptions(config, options);
+  checkTiledSize(height, width, config);
   if (tileSize - align < config.minImageSize) {
     // The last tile of a row or column can be `align - 1` px short.
     throw new Error(
