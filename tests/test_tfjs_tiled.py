@@ -28,12 +28,19 @@ support = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(support)
 
 CALLS = support.REPO / "tests" / "browser" / "tiling_calls.mjs"
-# The tiny model's tiles of a 96 x 160 photo against one pass over it
-# (measured: mean |diff| 3e-5, 88 dB, see test_tiled_matches_single_pass):
-# each tile computes its own instance statistics and whitening, so they are
-# not equal; the bounds are those of the Node-vs-SavedModel checks.
+# The tiny model's tiles of a 96 x 160 photo against one pass over it: each
+# tile computes its own instance statistics and whitening, so they are not
+# equal. With the defaults the bounds are those of the Node-vs-SavedModel
+# checks; measured in three sessions (the untrained model is initialised
+# afresh in each): mean |diff| 3e-5 to 4e-5, 84 to 88 dB. Colour
+# preservation scales the luminance by a ratio of standard deviations,
+# which amplified the tiles' differences to 0.0016 to 0.0052 (42 to 51 dB):
+# its bounds are twice as wide (4/255, 30 dB).
+# test_tiled_matches_single_pass prints the figures.
 MEAN_ABS_TOLERANCE = support.MEAN_ABS_TOLERANCE
 MIN_PSNR_DB = support.MIN_PSNR_DB
+COLOUR_MEAN_ABS_TOLERANCE = 4.0 / 255.0
+COLOUR_MIN_PSNR_DB = 30.0
 
 
 def _call(payload):
@@ -247,9 +254,11 @@ def _photo(height, width):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("options", [{}, {"preserveColor": True, "region": "foreground"}],
-                         ids=["defaults", "preserve_color_foreground"])
-def test_tiled_matches_single_pass(tfjs_model, options):
+@pytest.mark.parametrize("options, max_mean, min_db", [
+    ({}, MEAN_ABS_TOLERANCE, MIN_PSNR_DB),
+    ({"preserveColor": True, "region": "foreground"}, COLOUR_MEAN_ABS_TOLERANCE, COLOUR_MIN_PSNR_DB),
+], ids=["defaults", "preserve_color_foreground"])
+def test_tiled_matches_single_pass(tfjs_model, options, max_mean, min_db):
     from tf_cbam_style.tfjs.fidelity import compare
     from tf_cbam_style.tfjs.node import run_graph_model, run_tiled_graph_model
     from tf_cbam_style.tiling import seam_score
@@ -265,8 +274,11 @@ def test_tiled_matches_single_pass(tfjs_model, options):
     np.testing.assert_allclose(tiled.global_content[0], content, atol=1e-6)
     np.testing.assert_allclose(tiled.attention_map, whole.attention_map, atol=1e-5)
     _, mean_diff, db = compare(whole.stylized_image, tiled.stylized_image)
-    assert mean_diff < MEAN_ABS_TOLERANCE and db > MIN_PSNR_DB
+    assert mean_diff < max_mean and db > min_db
     # No visible seam: the gradient energy where tiles meet is not above elsewhere
     # (the single pass's own score on the same boundaries, or 1).
     score = seam_score(tiled.stylized_image[0], tiled.plan)
-    assert score < 1.2 * max(seam_score(whole.stylized_image[0], tiled.plan), 1.0)
+    whole_score = seam_score(whole.stylized_image[0], tiled.plan)
+    print(f"tiled vs single pass {options}: mean |diff| {mean_diff:.2g}, {db:.1f} dB; "
+          f"seam score {score:.2f} (single pass {whole_score:.2f})")
+    assert score < 1.2 * max(whole_score, 1.0)
