@@ -168,3 +168,100 @@ def test_region_modes_keep_the_other_part(page_report, tfjs_model, run, kept_whe
     restyled = np.abs(page_default - content)[kept].mean()
     assert distance < KEPT_TOLERANCE
     assert distance < 0.25 * restyled
+
+
+# ---------------------------------------------------------------------------
+# "Full resolution": an upload larger than the page limit, stylized in tiles
+# ---------------------------------------------------------------------------
+
+# The page limit and tile side lowered (?max_content, ?tile_size) so that a
+# small upload takes a dozen tiles: the test suite's model is full VGG19
+# size, about 3.6 s per 64-px tile on wasm on one core here, so a
+# multi-megapixel upload would take many minutes.
+TILED_LIMIT = 64
+TILED_UPLOAD = (128, 192)  # height, width: 3 x 4 tiles of 64 px
+
+
+@pytest.fixture(scope="module")
+def tiled_report(demo_url, tmp_path_factory):
+    from PIL import Image
+
+    out = tmp_path_factory.mktemp("browser_tiled")
+    height, width = TILED_UPLOAD
+    photo = Image.open(support.WEB_DEMO / "samples" / "content_bird.jpg").convert("RGB")
+    upload = out / "upload.png"
+    photo.resize((width, height), Image.BILINEAR).save(upload)
+    url = f"{demo_url}?max_content={TILED_LIMIT}&max_style={TILED_LIMIT}&tile_size={TILED_LIMIT}"
+    command = ["node", str(support.REPO / "tests" / "browser" / "tiled.mjs"), "--url", url,
+               "--upload", str(upload), "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=1200, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    report["dir"] = out
+    report["upload"] = np.asarray(Image.open(upload), np.float32) / 255.0
+    return report
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_full_resolution_runs_in_tiles_with_progress(tiled_report):
+    report = tiled_report
+    height, width = TILED_UPLOAD
+    assert report["errors"] == []
+    assert report["tiles"] == {"size": TILED_LIMIT, "overlap": TILED_LIMIT // 4}
+    assert f"stylize all {width}×{height} px in 12 tiles" in report["uploadNotice"]
+    assert report["checkboxEnabled"] and "12 tiles" in report["checkboxInfo"]
+    run = report["run"]
+    assert (run["width"], run["height"], run["tiles"]) == (width, height, 12)
+    assert report["resultCanvas"] == [width, height]
+    assert report["finalText"].startswith("Done in") and "12 tiles" in report["finalText"]
+    # The worker reported the global pass and every tile, in order.
+    assert run["progress"] == [{"done": i, "total": 13} for i in range(1, 14)]
+    # The bar showed the tiles' progress, rising, with the cancel button on.
+    values = [s["value"] for s in report["seen"][:-1] if "tiles done" in s["text"]]
+    assert len(set(values)) >= 3 and values == sorted(values) and 0 < values[0] < 1
+    assert all(s["cancelEnabled"] for s in report["seen"][:-1] if "tiles done" in s["text"])
+    # The page's timers kept ticking while the worker ran (max gap: a figure, not a bound).
+    print(f"full resolution in Chromium: {run['seconds']:.1f} s for 12 tiles; "
+          f"page timer {report['ticks']['count']} ticks, max gap {report['ticks']['maxGap']:.0f} ms")
+    assert report["ticks"]["count"] >= 13
+    assert report["downloadHref"] == "blob:"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_full_resolution_matches_the_node_tiled_run(tiled_report, tfjs_model):
+    from tf_cbam_style.tfjs.fidelity import compare
+    from tf_cbam_style.tfjs.node import run_tiled_graph_model
+
+    report, run = tiled_report, tiled_report["run"]
+    height, width = TILED_UPLOAD
+
+    def read(key, shape, dtype="<f4"):
+        return np.fromfile(report["dir"] / run["files"][key], dtype).reshape(shape)
+
+    page = read("rgba", (height, width, 4), np.uint8)[..., :3].astype(np.float32) / 255.0
+    node = run_tiled_graph_model(tfjs_model[0], report["upload"], read("style", run["styleShape"]), TILED_LIMIT,
+                                 options=run["options"], overlap=TILED_LIMIT // 4,
+                                 global_content=read("content", run["contentShape"]))
+    _, mean_diff, db = compare(node.stylized_image[0], page)
+    # The page's result is rounded to bytes (at most 0.5/255 more).
+    assert mean_diff < MEAN_ABS_TOLERANCE + 0.5 / 255 and db > MIN_PSNR_DB
+    attention = read("attention", run["contentShape"][:3] + [1])
+    np.testing.assert_allclose(attention, node.global_attention_map, atol=MEAN_ABS_TOLERANCE)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_full_resolution_cancel_and_oversize_refusal(tiled_report):
+    from tf_cbam_style.tfjs.page import page_options
+
+    report = tiled_report
+    assert report["cancelText"].startswith("Cancelled after") and "of 12 tiles" in report["cancelText"]
+    assert report["runEnabledAfterCancel"]
+    oversize = report["oversize"]
+    limit = page_options()["maxTiledPixels"]
+    assert "Downscaled from 4097×4097" in oversize["notice"]
+    assert f"maxTiledPixels={limit}" in oversize["notice"] and "Full resolution is not available" in oversize["notice"]
+    assert not oversize["checkboxEnabled"]
+    assert f"maxTiledPixels={limit}" in oversize["runError"]

@@ -109,6 +109,26 @@ def test_unfuse_splits_only_non_vector_biases():
 # ---------------------------------------------------------------------------
 
 
+def test_rename_signature_outputs_puts_back_the_signature_keys():
+    from tf_cbam_style.tfjs.artifacts import GraphModelArtifacts
+    from tf_cbam_style.tfjs.rewrite import rename_signature_outputs
+
+    outputs = {"stylized_image": {"name": "Identity_2:0"}, "Identity:0": {"name": "Identity:0"},
+               "Identity_1:0": {"name": "Identity_1:0"}}
+    artifacts = GraphModelArtifacts({"signature": {"inputs": {}, "outputs": outputs}}, [])
+    keys = {"Identity:0": "attention_map", "Identity_1:0": "matte", "Identity_2:0": "stylized_image"}
+    renamed, names = rename_signature_outputs(artifacts, keys)
+    assert names == ["attention_map", "matte"]
+    assert renamed.manifest["signature"]["outputs"] == {
+        "stylized_image": {"name": "Identity_2:0"}, "attention_map": {"name": "Identity:0"},
+        "matte": {"name": "Identity_1:0"}}
+    assert artifacts.manifest["signature"]["outputs"] == outputs  # the input is not changed
+    # Already keyed, or unknown tensors: unchanged.
+    same, names = rename_signature_outputs(renamed, keys)
+    assert names == [] and same is renamed
+    assert rename_signature_outputs(artifacts, {})[1] == []
+
+
 def test_parse_converter_error():
     from tf_cbam_style.tfjs.ops import parse_converter_error
 

@@ -91,7 +91,8 @@ def test_user_mask_replaces_the_attention_in_node(tfjs_model):
 
 
 def test_converted_signature_and_options_json(tfjs_model):
-    from tf_cbam_style.options import SIGNATURE_INPUTS, SIGNATURE_OPTIONS
+    from tf_cbam_style.options import (SIGNATURE_EXTRA_OUTPUTS, SIGNATURE_INPUTS, SIGNATURE_OPTIONS,
+                                       SIGNATURE_OUTPUTS)
     from tf_cbam_style.tfjs.page import page_options
 
     model_dir, _ = tfjs_model
@@ -99,6 +100,9 @@ def test_converted_signature_and_options_json(tfjs_model):
     dtypes = {"DT_FLOAT": "float32", "DT_INT32": "int32", "DT_BOOL": "bool"}
     inputs = {key.split(":")[0]: dtypes[value["dtype"]] for key, value in manifest["signature"]["inputs"].items()}
     assert inputs == {spec.name: spec.dtype for spec in SIGNATURE_INPUTS[SIGNATURE_OPTIONS]}
+    # Outputs keyed by the signature's names (rewrite.rename_signature_outputs), matte included.
+    outputs = set(manifest["signature"]["outputs"])
+    assert outputs == set(SIGNATURE_OUTPUTS[SIGNATURE_OPTIONS]) | set(SIGNATURE_EXTRA_OUTPUTS[SIGNATURE_OPTIONS])
     assert json.loads((pathlib.Path(model_dir) / "options.json").read_text()) == page_options()
 
 

@@ -59,6 +59,16 @@ PATCH_SIZE = 5  # style-swap patch, AAMS
 FUSION_THETA = 50.0  # softmax sharpness of the stroke fusion, AAMS
 MIN_IMAGE_SIZE = 32  # pixels, shorter side of any content or style
 DEFAULT_STYLE_MAX_SIZE = 512  # pixels, longer side of the style
+# The web demo's full-resolution (tiled) mode, web_demo/js/tiling.js: the
+# largest photo it takes, 4096 x 4096 = 16.8 megapixels (the canvas area
+# limit of Safari on iOS, the smallest of the major browsers'), and the bytes
+# per photo pixel that the page and its worker allocate for a run (a bound:
+# not all are alive at once): the decoded upload (4), the canvas it is read
+# through (4), its RGBA pixels in the worker (4), the float32 RGB
+# accumulator (12), the RGBA result (4) and the result canvas (4); 537 MB at
+# the limit.
+WEB_MAX_TILED_PIXELS = 4096 * 4096
+WEB_TILED_BYTES_PER_PIXEL = 4 + 4 + 4 + 12 + 4 + 4
 
 
 def model_name(attention, depth=DEFAULT_DEPTH):
@@ -282,4 +292,6 @@ def web_demo_options():
         "regions": list(REGIONS),
         "minImageSize": MIN_IMAGE_SIZE,
         "styleMaxSize": DEFAULT_STYLE_MAX_SIZE,
+        "maxTiledPixels": WEB_MAX_TILED_PIXELS,
+        "tiledBytesPerPixel": WEB_TILED_BYTES_PER_PIXEL,
     }

@@ -14,9 +14,10 @@ from tf_cbam_style.tfjs.ops import (
     find_unsupported_ops,
     parse_converter_error,
     signature_op_nodes,
+    signature_output_keys,
 )
 from tf_cbam_style.tfjs.page import OPTIONS_JSON, write_page_options
-from tf_cbam_style.tfjs.rewrite import optimize_artifacts
+from tf_cbam_style.tfjs.rewrite import optimize_artifacts, rename_signature_outputs
 from tf_cbam_style.tfjs.venv import (
     CONVERTER_VERSION,
     ensure_converter_venv,
@@ -179,7 +180,8 @@ def convert_saved_model(
     The converter runs in its own virtualenv (`ensure_converter_venv`).
     Before converting, the signature's frozen graph is checked against the
     ops TF.js supports; after converting, duplicate weights are merged and
-    fused nodes the wasm backend rejects are split (see `rewrite`). Beside
+    fused nodes the wasm backend rejects are split, and the outputs keep
+    the signature's keys (see `rewrite`). Beside
     `model.json` it writes `options.json` (the page's defaults and ranges,
     see `tf_cbam_style.tfjs.page`) and `conversion.json` (the source
     SavedModel, relative to the repository when inside it, and its
@@ -247,6 +249,7 @@ def convert_saved_model(
             tail = "\n".join(output.strip().splitlines()[-15:])
             raise RuntimeError(f"tensorflowjs_converter failed (exit {result.returncode}):\n{tail}")
         artifacts, stats = optimize_artifacts(read_artifacts(tmp))
+        artifacts, _ = rename_signature_outputs(artifacts, signature_output_keys(saved_model_dir, signature_name))
         written = write_artifacts(tmp, artifacts, weight_shard_size_bytes)
         write_page_options(tmp)
         info = {

@@ -59,6 +59,38 @@ def _write(path, array):
     return {"file": os.path.basename(path), "shape": list(array.shape)}
 
 
+def _run_runner(model_dir, arrays, options, flags, backend, repeat, root, timeout):
+    """Runs scripts/run_graph_model.mjs; returns `(outputs.json, {name: array})`."""
+    if backend not in ("wasm", "cpu"):
+        raise ValueError(f"`backend` must be 'wasm' or 'cpu'. Received: backend={backend!r}")
+    root = check_node_modules(root)
+    node = find_node()
+    with tempfile.TemporaryDirectory(prefix="tfjs-run-") as tmp:
+        spec = {"options": dict(options or {})}
+        for name, array in arrays.items():
+            if array is not None:
+                array = np.asarray(array, np.float32)
+                array = array[None] if name != "mask" and array.ndim == 3 else array
+                spec[name] = _write(os.path.join(tmp, f"{name}.bin"), array)
+        with open(os.path.join(tmp, "inputs.json"), "w", encoding="utf-8") as f:
+            json.dump(spec, f)
+        out = os.path.join(tmp, "out")
+        command = [node, str(root / RUNNER), "--model", str(pathlib.Path(model_dir).resolve()),
+                   "--inputs", os.path.join(tmp, "inputs.json"), "--out", out,
+                   "--backend", backend, "--repeat", str(int(repeat)), *flags]
+        result = subprocess.run(command, capture_output=True, text=True, cwd=root, timeout=timeout, check=False)
+        if result.returncode != 0:
+            tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-10:])
+            raise RuntimeError(f"The Node.js run of the TF.js model failed (exit {result.returncode}):\n{tail}")
+        with open(os.path.join(out, "outputs.json"), encoding="utf-8") as f:
+            report = json.load(f)
+        outputs = {
+            key: np.fromfile(os.path.join(out, value["file"]), "<f4").reshape(value["shape"])
+            for key, value in report["outputs"].items()
+        }
+    return report, outputs
+
+
 def run_graph_model(model_dir, content, style, options=None, mask=None, backend="wasm", repeat=1,
                     root=None, timeout=1800):
     """Stylizes with the TF.js model in `model_dir`, in Node.js.
@@ -85,36 +117,74 @@ def run_graph_model(model_dir, content, style, options=None, mask=None, backend=
         RuntimeError: the Node.js run failed (its last lines are quoted),
             e.g. for a bad option or a model folder without `options.json`.
     """
-    if backend not in ("wasm", "cpu"):
-        raise ValueError(f"`backend` must be 'wasm' or 'cpu'. Received: backend={backend!r}")
-    root = check_node_modules(root)
-    node = find_node()
-    content = np.asarray(content, np.float32)
-    style = np.asarray(style, np.float32)
-    content = content[None] if content.ndim == 3 else content
-    style = style[None] if style.ndim == 3 else style
-    with tempfile.TemporaryDirectory(prefix="tfjs-run-") as tmp:
-        spec = {
-            "content": _write(os.path.join(tmp, "content.bin"), content),
-            "style": _write(os.path.join(tmp, "style.bin"), style),
-            "options": dict(options or {}),
-        }
-        if mask is not None:
-            spec["mask"] = _write(os.path.join(tmp, "mask.bin"), np.asarray(mask, np.float32))
-        with open(os.path.join(tmp, "inputs.json"), "w", encoding="utf-8") as f:
-            json.dump(spec, f)
-        out = os.path.join(tmp, "out")
-        command = [node, str(root / RUNNER), "--model", str(pathlib.Path(model_dir).resolve()),
-                   "--inputs", os.path.join(tmp, "inputs.json"), "--out", out,
-                   "--backend", backend, "--repeat", str(int(repeat))]
-        result = subprocess.run(command, capture_output=True, text=True, cwd=root, timeout=timeout, check=False)
-        if result.returncode != 0:
-            tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-10:])
-            raise RuntimeError(f"The Node.js run of the TF.js model failed (exit {result.returncode}):\n{tail}")
-        with open(os.path.join(out, "outputs.json"), encoding="utf-8") as f:
-            report = json.load(f)
-        arrays = {
-            key: np.fromfile(os.path.join(out, value["file"]), "<f4").reshape(value["shape"])
-            for key, value in report["outputs"].items()
-        }
+    report, arrays = _run_runner(model_dir, {"content": content, "style": style, "mask": mask}, options, [],
+                                 backend, repeat, root, timeout)
     return NodeRun(arrays["stylized_image"], arrays["attention_map"], report["seconds"], report["backend"])
+
+
+TiledNodeRun = collections.namedtuple(
+    "TiledNodeRun",
+    ["stylized_image", "attention_map", "matte", "global_attention_map", "global_matte", "global_content",
+     "tile_attention_map", "plan", "tile_seconds", "seconds", "backend"],
+)
+TiledNodeRun.__doc__ = """Outputs of one tiled Node.js run (`web_demo/js/tiling.js`).
+
+Attributes:
+    stylized_image: float32 `(1, H, W, 3)`, the assembled result.
+    attention_map, matte: float32 `(1, H, W, 1)`, the global pass's maps
+        resampled to the content's size (what the tiles and the region
+        composite used).
+    global_attention_map, global_matte: float32 `(1, h, w, 1)`, the
+        global pass's own; global_content: its input `(1, h, w, 3)`.
+    tile_attention_map: float32 `(1, H, W, 1)`, the tiles' own attention
+        outputs blended like the image, or `None` unless asked for.
+    plan: a `tf_cbam_style.tiling.TilePlan` (tiles and cores as
+        `(y0, x0, y1, x1)`), for `tiling.seam_score`.
+    tile_seconds: wall time of each tile (the last repeat).
+    seconds: wall time of each repeat; backend: the TF.js backend.
+"""
+
+
+def run_tiled_graph_model(model_dir, content, style, tile_size, options=None, mask=None, overlap=None,
+                          global_content=None, global_size=None, tile_maps=False, backend="wasm", repeat=1,
+                          root=None, timeout=3600):
+    """Stylizes in tiles with the TF.js model in `model_dir`, as the page's
+    "full resolution (tiled)" mode does, in Node.js.
+
+    Args:
+        model_dir, content, style, options, mask, backend, repeat, root,
+            timeout: as for `run_graph_model`.
+        tile_size: tile side in pixels (a multiple of `options.json`'s
+            `tileAlign`).
+        overlap: pixels shared by neighbours (default: `tileOverlap`).
+        global_content: float32 `(h, w, 3)` or `(1, h, w, 3)`, the photo as
+            the global pass sees it (the page's downscaled canvas); without
+            it the content is resized bilinearly to `global_size` px
+            (default: `maxContentSize`) on the longer side.
+        tile_maps: also return the tiles' own attention outputs, blended.
+
+    Returns:
+        A `TiledNodeRun`.
+
+    Raises:
+        RuntimeError: the Node.js run failed (its last lines are quoted).
+    """
+    from tf_cbam_style.tiling import TilePlan
+
+    flags = ["--tile-size", str(int(tile_size))]
+    if overlap is not None:
+        flags += ["--overlap", str(int(overlap))]
+    if global_size is not None:
+        flags += ["--global-size", str(int(global_size))]
+    if tile_maps:
+        flags.append("--tile-maps")
+    arrays = {"content": content, "style": style, "mask": mask, "global_content": global_content}
+    report, out = _run_runner(model_dir, arrays, options, flags, backend, repeat, root, timeout)
+    plan = report["plan"]
+    return TiledNodeRun(
+        out["stylized_image"], out["attention_map"], out["matte"], out["global_attention_map"],
+        out["global_matte"], out["global_content"], out.get("tile_attention_map"),
+        TilePlan(plan["height"], plan["width"], [tuple(t) for t in plan["tiles"]],
+                 [tuple(c) for c in plan["cores"]]),
+        report["tileSeconds"], report["seconds"], report["backend"],
+    )

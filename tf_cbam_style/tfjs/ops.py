@@ -71,6 +71,32 @@ def signature_op_nodes(saved_model_dir, signature_name):
     return dict(by_op)
 
 
+def signature_output_keys(saved_model_dir, signature_name):
+    """Output tensor name (e.g. `"Identity_1:0"`) -> signature key (e.g. `"matte"`).
+
+    The converter names an output by its key only when no other output has
+    the same dtype and shape; `attention_map` and `matte`, both float32
+    `(batch, H, W, 1)`, come out under their tensor names. The concrete
+    function's outputs are its structured outputs flattened (keys sorted),
+    and their names are those of the frozen graph the converter writes.
+
+    Raises:
+        ValueError: `signature_name` is not one of the SavedModel's.
+    """
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(str(saved_model_dir))
+    if signature_name not in loaded.signatures:
+        raise ValueError(
+            f"`signature_name` must be one of the SavedModel's signatures {sorted(loaded.signatures)}. "
+            f"Received: signature_name={signature_name!r}"
+        )
+    function = loaded.signatures[signature_name]
+    structured = function.structured_outputs
+    keys = sorted(structured) if isinstance(structured, dict) else []
+    return {tensor.name: key for tensor, key in zip(function.outputs, keys)}
+
+
 def find_unsupported_ops(op_nodes, supported, strip_debug_ops=True):
     """`{op: nodes}` restricted to ops missing from `supported`."""
     allowed = set(supported) | (DEBUG_OPS if strip_debug_ops else set())

@@ -11,6 +11,9 @@ fast, in the browser.
   vector (e.g. CBAM's `mlp(avg) + mlp(max)`, or a scalar), but the TF.js
   wasm backend only accepts rank-1 biases there. Such nodes are split back
   into the plain op, `AddV2` and the activation.
+- `rename_signature_outputs`: the converter keys outputs that share a
+  dtype and shape (`attention_map`, `matte`) by their tensor names; the
+  signature's own keys are put back.
 """
 
 import base64
@@ -155,6 +158,32 @@ def unfuse_tensor_bias(artifacts):
         return artifacts, []
     topology["node"] = new_nodes
     return GraphModelArtifacts(dict(artifacts.manifest, modelTopology=topology), artifacts.weights), unfused
+
+
+def rename_signature_outputs(artifacts, keys):
+    """Keys the manifest's signature outputs by `keys` (tensor name -> key).
+
+    Outputs already keyed by a signature key, or whose tensor is not in
+    `keys`, are kept as they are.
+
+    Returns:
+        `(artifacts, renamed keys)`.
+    """
+    signature = artifacts.manifest.get("signature", {})
+    outputs = signature.get("outputs", {})
+    wanted = set(keys.values())
+    renamed, new = [], {}
+    for key, output in outputs.items():
+        target = keys.get(output.get("name"))
+        if key not in wanted and target is not None and target not in outputs:
+            new[target] = output
+            renamed.append(target)
+        else:
+            new[key] = output
+    if not renamed:
+        return artifacts, []
+    manifest = dict(artifacts.manifest, signature=dict(signature, outputs=new))
+    return GraphModelArtifacts(manifest, artifacts.weights), sorted(renamed)
 
 
 def optimize_artifacts(artifacts):

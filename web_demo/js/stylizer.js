@@ -12,6 +12,7 @@ export const OPTIONS_FILE = 'options.json';
 const CONFIG_KEYS = [
   'alpha', 'strokeScales', 'numRegions', 'maxNumRegions', 'preserveColor', 'region', 'regions',
   'minImageSize', 'maxContentSize', 'maxStyleSize', 'strokeScaleChoices',
+  'tileSize', 'tileOverlap', 'tileAlign', 'maxTiledPixels', 'tiledBytesPerPixel',
 ];
 // The knobs a run takes; each is the camelCase name of a signature input.
 export const KNOBS = ['alpha', 'strokeScales', 'numRegions', 'preserveColor', 'region'];
@@ -102,8 +103,9 @@ function checkImage(image, name, minSize) {
 
 // Feeds `content` and `style` (float32 (1, H, W, 3) tensors in [0, 1]) and
 // `options` (any of KNOBS, plus an optional `mask` tensor (1, h, w, 1) in
-// [0, 1]) to the model; resolves to `{stylizedImage, attentionMap}`
-// tensors, (1, H, W, 3) and (1, H, W, 1), which the caller disposes.
+// [0, 1]) to the model; resolves to `{stylizedImage, attentionMap, matte}`
+// tensors, (1, H, W, 3), (1, H, W, 1) and (1, H, W, 1) (`matte` is null for
+// models converted before it was an output), which the caller disposes.
 export async function stylize(tf, model, config, content, style, options = {}) {
   checkConfig(config);
   checkImage(content, 'content', config.minImageSize);
@@ -144,9 +146,12 @@ export async function stylize(tf, model, config, content, style, options = {}) {
           `Received: outputs=${Object.keys(names.outputs).join(',')}`);
       }
     }
-    const [stylizedImage, attentionMap] = await model.executeAsync(
+    // `matte` (the region composite's, which full resolution needs) where
+    // the model has it (exports since SIGNATURE_EXTRA_OUTPUTS).
+    if ('matte' in names.outputs) wanted.push('matte');
+    const [stylizedImage, attentionMap, matte = null] = await model.executeAsync(
       feed, wanted.map((key) => names.outputs[key]));
-    return { stylizedImage, attentionMap };
+    return { stylizedImage, attentionMap, matte };
   } finally {
     tf.dispose(made);
   }
