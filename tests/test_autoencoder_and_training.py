@@ -158,6 +158,29 @@ def test_interrupted_training_resumes_from_the_backup(write_image, tmp_path, vgg
     assert (tmp_path / "run" / "model.keras").is_file()
 
 
+def test_a_phase_after_a_resumed_phase_still_trains(write_image, tmp_path, vgg_weights):
+    """Resuming phase 1 at epoch 2 must not make phase 2 (1 epoch) start at epoch 2."""
+    from tf_cbam_style.training import train
+
+    for i in range(4):
+        write_image(f"photos/{i}.png", height=40, width=40, seed=i)
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    kwargs = dict(depth="relu3_1", batch_size=2, crop_schedule=[(32, 3), (40, 1)], checkpoint_every=1,
+                  verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        train(str(tmp_path / "photos"), str(tmp_path / "run"), callbacks=[Interrupt()], **kwargs)
+    train(str(tmp_path / "photos"), str(tmp_path / "run"), **kwargs)
+    epochs = [line.split(",")[0] for line in (tmp_path / "run" / "history.csv").read_text().splitlines()
+              if line and line[0].isdigit()]
+    assert epochs == ["0", "1", "2", "0"]  # phase 1 resumed at epoch 2, then phase 2's one epoch
+    assert json.loads((tmp_path / "run" / "training.json").read_text())["steps"] == 4
+
+
 def test_train_command_writes_model(write_image, tmp_path, vgg_weights, capsys):
     from tf_cbam_style.cli import main
 

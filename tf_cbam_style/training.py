@@ -231,6 +231,11 @@ def _fit(run):
         phase_callbacks += run.keras_callbacks(out, clock, steps_per_epoch)
         if len(phases) > 1:
             print(f"Phase {index + 1}/{len(phases)}: {phase_steps} steps on {phase_crop} px crops", flush=True)
+        # Keras' BackupAndRestore sets `model._initial_epoch` when it
+        # restores, and `fit` keeps using it (`self._initial_epoch or
+        # initial_epoch`); a phase resumed at epoch 8 would otherwise make
+        # the next phase start at its epoch 8, i.e. skip it.
+        model._initial_epoch = None
         model.fit(
             dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
             callbacks=phase_callbacks, verbose=run.verbose,
