@@ -467,6 +467,20 @@ def test_skip_bad_with_nothing_left(write_image, tmp_path, fake_model, capsys):
     assert "no input image can be used" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("bad_side", ["content", "style"])
+def test_skip_bad_with_no_pair_left_fails_before_the_model(write_image, tmp_path, fake_model, capsys,
+                                                          bad_side):
+    good = [write_image("contents/a.png"), write_image("contents/b.png")]
+    bad = _truncate(write_image("broken.png", 64, 64))
+    os.makedirs(tmp_path / "out")
+    args = [bad, good[0]] if bad_side == "content" else [str(tmp_path / "contents"), bad]
+    code = cli.main(["stylize", *args, "-o", str(tmp_path / "out"), "--skip-bad"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"error: --skip-bad left no content x style pair to stylize: every {bad_side} is bad" in err
+    assert os.listdir(tmp_path / "out") == [] and len(fake_model) == 0
+
+
 def test_folder_run_takes_jfif_and_avif_and_names_other_files(write_image, tmp_path, fake_model,
                                                                capsys):
     from PIL import features

@@ -244,6 +244,31 @@ def check_inputs(images, wanted, total, skip_bad, warn):
     )
 
 
+def count(n, noun):
+    """`"1 style"`, `"2 styles"`."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def drop_bad(jobs, bad):
+    """The jobs whose content and style are both good.
+
+    Raises:
+        ValueError: when bad inputs (skipped with `--skip-bad`) leave no
+            content x style pair at all: every content or every style is
+            bad, so nothing would be written.
+    """
+    kept = [job for job in jobs if job.content not in bad and job.style not in bad]
+    if bad and not kept:
+        contents = sorted({job.content for job in jobs})
+        styles = sorted({job.style for job in jobs})
+        which = "content" if all(c in bad for c in contents) else "style"
+        raise ValueError(
+            f"--skip-bad left no content x style pair to stylize: every {which} is bad. "
+            f"Received: {which}s={contents if which == 'content' else styles}"
+        )
+    return kept
+
+
 # ---------------------------------------------------------------------------
 # Outputs
 # ---------------------------------------------------------------------------

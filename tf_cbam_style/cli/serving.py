@@ -305,7 +305,7 @@ def run_client(args):
     wanted = [(c, max_size) for c in contents] + [(s, style_max_size) for s in styles]
     bad = common.check_inputs(images, wanted, len(set(contents + styles)), args.skip_bad,
                               lambda line: print(line, file=sys.stderr, flush=True))
-    jobs = [job for job in jobs if job.content not in bad and job.style not in bad]
+    jobs = common.drop_bad(jobs, bad)
     common.check_output_sizes(jobs, lambda job: images.get(job.content, max_size).new_size,
                               args.overwrite)
     make = _client_factory(args)

@@ -157,7 +157,7 @@ def plan_stylize(args, say, warn):
     images = common.InputImages(max_pixels=args.max_pixels)
     wanted = [(c, args.max_size) for c in contents] + [(s, args.style_max_size) for s in styles]
     bad = common.check_inputs(images, wanted, len(set(contents + styles)), args.skip_bad, warn)
-    jobs = [job for job in jobs if job.content not in bad and job.style not in bad]
+    jobs = common.drop_bad(jobs, bad)
 
     def output_size(job):
         fit = images.get(job.content, args.max_size)
@@ -238,8 +238,9 @@ def run_stylize(args):
             bar.update()
     if batch:
         contents = len(dict.fromkeys(job.content for job in jobs))
-        message = (f"Wrote {len(jobs)} images ({contents} contents x {len(styles)} styles, "
-                   f"{args.method}) to {args.output}")
+        used_styles = len(dict.fromkeys(job.style for job in jobs))
+        message = (f"Wrote {common.count(len(jobs), 'image')} ({common.count(contents, 'content')} x "
+                   f"{common.count(used_styles, 'style')}, {args.method}) to {args.output}")
         if args.save_attention:
             message += f" and attention maps to {args.save_attention}"
         tell(f"{message} in {time.time() - start:.1f} s")
