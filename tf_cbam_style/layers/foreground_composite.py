@@ -9,8 +9,11 @@ class ForegroundComposite(keras.layers.Layer):
     """Stylizes only the salient region; the content shows elsewhere.
 
     The seed paper's "chroma-key" idea with the attention map as the key:
-    the map is smoothed, split into foreground and background by 2-means
-    (Otsu's criterion in 1-D, deterministic), turned into a soft matte with
+    the map is smoothed, stretched to its own spread (mean +- 2 std,
+    within [0, 1], to [0, 1], so that a few outlying pixels cannot squeeze
+    the rest together),
+    split into foreground and background by 2-means (Otsu's criterion in
+    1-D, deterministic), turned into a soft matte with
     a sigmoid of width `softness`, upsampled bilinearly to the image and
     feathered, then `out = matte * stylized + (1 - matte) * content`.
 
@@ -50,6 +53,17 @@ class ForegroundComposite(keras.layers.Layer):
 
     def matte(self, attention_map, size):
         saliency = normalize_map(smooth_map(normalize_map(attention_map), self.feather))
+        # Min-max normalisation lets a few outlying pixels squeeze the rest
+        # of a map into a narrow band near 1, where 2-means would cut off
+        # only the outliers. The split is made on the map stretched to its
+        # own spread instead: [mean - 2 std, mean + 2 std], within [0, 1],
+        # to [0, 1], clipped. A map that already spans [0, 1] (e.g. two
+        # levels) is unchanged; a constant map is used as it is.
+        mean, variance = tf.nn.moments(saliency, axes=[1, 2, 3], keepdims=True)
+        std = tf.sqrt(variance)
+        low, high = tf.maximum(mean - 2.0 * std, 0.0), tf.minimum(mean + 2.0 * std, 1.0)
+        stretched = tf.clip_by_value((saliency - low) / tf.maximum(high - low, 1e-6), 0.0, 1.0)
+        saliency = tf.where(high - low > 1e-4, stretched, saliency)
         shape = tf.shape(saliency)
         centroids = kmeans_1d(tf.reshape(saliency, [shape[0], -1]), 2, 10)
         threshold = tf.reduce_mean(centroids, axis=-1)[:, None, None, None]
