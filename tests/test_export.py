@@ -85,10 +85,10 @@ def test_options_signature_matches_keras(exported, rng):
     style = rng.uniform(size=(1, 40, 40, 3)).astype(np.float32)
     options = default_options()
     options.update(alpha=np.float32(0.7), num_regions=np.int32(3), preserve_color=np.bool_(True),
-                   stroke_scales=np.array([0.5, 1.0], np.float32))
+                   stroke_scales=np.array([0.5, 1.0], np.float32), color_transfer=np.float32(0.4))
     out = loaded.signatures["stylize_with_options"](content_image=content, style_image=style, **options)
     expected = tcs.stylize(content[0], style[0], model=model, alpha=0.7, num_regions=3,
-                           preserve_color=True, stroke_scales=(0.5, 1.0))
+                           preserve_color=True, stroke_scales=(0.5, 1.0), color_transfer=0.4)
     np.testing.assert_allclose(out["stylized_image"].numpy()[0], expected.image, atol=TOLERANCE)
     np.testing.assert_allclose(out["attention_map"].numpy()[0, ..., 0], expected.attention_map, atol=TOLERANCE)
 

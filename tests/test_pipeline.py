@@ -6,7 +6,7 @@ import tensorflow as tf
 
 import tf_cbam_style as tcs
 from tf_cbam_style.layers import PeriodicNoiseFilter
-from tf_cbam_style.models.pipeline import StylizePipeline, option_tensors
+from tf_cbam_style.models.pipeline import PERIODIC_FILTER_SIGMA, StylizePipeline, option_tensors
 from tf_cbam_style.options import METHOD_NAMES, StylizeOptions
 
 
@@ -49,7 +49,8 @@ def test_alpha_zero_is_the_reconstruction_for_every_method(model, skip_model, rn
         # The decoder's output after the pipeline's PeriodicNoiseFilter (40 x 48 is a multiple of
         # the stride, so the pipeline pads nothing).
         decoded = np.clip(m(content)["reconstruction"].numpy(), 0, 1)
-        reconstruction = PeriodicNoiseFilter(period=m.encoder.stride)(decoded).numpy()[0]
+        reconstruction = PeriodicNoiseFilter(period=m.encoder.stride,
+                                             sigma=PERIODIC_FILTER_SIGMA)(decoded).numpy()[0]
         zero = tcs.stylize(content[0], style[0], method=method, alpha=0.0, model=m).image
         np.testing.assert_allclose(zero, reconstruction, atol=1e-5)
         other_style = tcs.stylize(content[0], style[0, ::-1] * 0.5, method=method, alpha=0.0, model=m).image
@@ -113,10 +114,13 @@ def test_profiler_and_keras_model_run_the_same_pipeline(model, rng):
                           stroke_scales=(0.5, 1.0), style_max_size=None)
     # Same ops on the same inputs, but the Keras model sees static image sizes
     # and the API's tf.function dynamic ones, so oneDNN may pick other conv
-    # kernels: float32 round-off, measured at most 1.1e-5 here (1/350 of an
-    # 8-bit level). 5e-5 leaves room for other CPUs; any real difference
-    # (another option, stage or order) is above 1e-3.
-    np.testing.assert_allclose(keras_out["stylized_image"].numpy()[0], api_out.image, atol=5e-5)
+    # kernels: float32 round-off, measured at most 1.1e-5 before the colour
+    # transfer, which multiplies it by its gain (this untrained decoder's
+    # near-grey output against a uniform-noise style: up to about 30):
+    # measured at most 3.6e-4, under a tenth of an 8-bit level. A real
+    # difference is larger: alpha 0.69 instead of 0.7 gives 2.3e-3, three
+    # regions instead of two 6.7e-2.
+    np.testing.assert_allclose(keras_out["stylized_image"].numpy()[0], api_out.image, atol=1e-3)
     profile = profile_pipeline(model, content[0], style[0], repeats=1, options=options)
     assert list(profile.stages) == list(STAGES)
 

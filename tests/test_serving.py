@@ -75,6 +75,7 @@ def _save_trivial_model(path):
                 tf.TensorSpec([], tf.int32),
                 tf.TensorSpec([], tf.bool),
                 tf.TensorSpec([], tf.int32),
+                tf.TensorSpec([], tf.float32),
                 tf.TensorSpec([None, None, None, 1], tf.float32),
             ]
         )
@@ -87,6 +88,7 @@ def _save_trivial_model(path):
             num_regions,
             preserve_color,
             region,
+            color_transfer,
             mask,
         ):
             mean = tf.reduce_mean(style_image, axis=[1, 2], keepdims=True) * tf.reduce_mean(

@@ -139,7 +139,8 @@ def test_page_defaults_are_options_py(page_report):
     defaults = dict(page_report["pageDefaults"])
     # The check boxes list the scales fine to coarse; their order does not matter.
     assert sorted(defaults.pop("strokeScales")) == sorted(expected["strokeScales"])
-    assert defaults == {key: expected[key] for key in ("alpha", "numRegions", "preserveColor", "region")}
+    assert defaults == {key: expected[key] for key in ("alpha", "numRegions", "preserveColor", "region",
+                                                        "colorTransfer")}
     controls = page_report["controls"]
     assert (controls["alphaMin"], controls["alphaMax"]) == (0, 1)
     assert (controls["numRegionsMin"], controls["numRegionsMax"]) == (1, expected["maxNumRegions"])

@@ -192,7 +192,7 @@ def test_stylizer_defaults_come_from_options_json():
     resolved = _resolve_in_node({"region": "background"})
     assert resolved == {"alpha": expected["alpha"], "strokeScales": expected["strokeScales"],
                         "numRegions": expected["numRegions"], "preserveColor": expected["preserveColor"],
-                        "region": "background"}
+                        "region": "background", "colorTransfer": expected["colorTransfer"]}
 
 
 @pytest.mark.parametrize(
@@ -203,6 +203,8 @@ def test_stylizer_defaults_come_from_options_json():
         ({"numRegions": 17}, "Received: numRegions=17"),
         ({"strokeScales": []}, "Received: strokeScales="),
         ({"foregroundOnly": True}, "Received: foregroundOnly"),
+        ({"colorTransfer": -0.1}, "Received: colorTransfer=-0.1"),
+        ({"colorTransfer": "1"}, "Received: colorTransfer=1"),
     ],
 )
 def test_stylizer_refuses_bad_options(options, message):

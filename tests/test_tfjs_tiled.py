@@ -169,6 +169,36 @@ def test_colour_preservation_matches_the_layer(rng):
     np.testing.assert_allclose(np.reshape(out, (12, 16, 3)), expected.numpy()[0], atol=2e-5)
 
 
+def test_colour_transfer_matches_the_pipeline(rng, tiny_model_path):
+    import tensorflow as tf
+
+    from tf_cbam_style.api import load_model
+    from tf_cbam_style.models.pipeline import StylizePipeline, apply_color_transform
+
+    pipeline = StylizePipeline(load_model(tiny_model_path))
+    image = (rng.random((12, 16, 3)) * 0.5 + 0.2).astype(np.float32)
+    for style in [rng.random((9, 7, 3)).astype(np.float32), np.full((9, 7, 3), 0.3, np.float32)]:
+        transform = pipeline.color_transform(tf.constant(image[None]), tf.constant(style[None]))
+        for strength in (1.0, 0.4):
+            mapped = apply_color_transform(tf.constant(image[None]), transform).numpy()[0]
+            expected = np.clip(strength * mapped + (1 - strength) * image, 0, 1)
+            js = _fn("colorTransform", image.ravel().tolist(), style.ravel().tolist(), _config(), float32=[0, 1])
+            out = _fn("applyColorTransform", image.ravel().tolist(), js, strength, float32=[0])
+            np.testing.assert_allclose(np.reshape(out, expected.shape), expected, atol=2e-5)
+        np.testing.assert_allclose(js["matrix"], transform[1].numpy()[0], atol=2e-5)
+
+
+def test_identity_tiles_take_the_style_colours_from_the_global_pass():
+    # The harness's style is flat 0.3: the colour transfer maps the photo's
+    # mean to it exactly and shrinks its spread to the regularisation's.
+    plain = np.asarray(_identity(options={"colorTransfer": 0})["image"]).reshape(-1, 3)
+    image = np.asarray(_identity()["image"]).reshape(-1, 3)
+    np.testing.assert_allclose(image.mean(0), 0.3, atol=2e-3)
+    assert (image.std(0) < 0.5 * plain.std(0)).all()
+    half = np.asarray(_identity(options={"colorTransfer": 0.5})["image"]).reshape(-1, 3)
+    np.testing.assert_allclose(half, 0.5 * image + 0.5 * plain, atol=1e-5)
+
+
 @pytest.mark.parametrize("region", [0, 1, 2])
 def test_region_composite_with_the_global_matte(rng, region):
     import tensorflow as tf
@@ -191,7 +221,7 @@ def test_region_composite_with_the_global_matte(rng, region):
 @pytest.mark.parametrize("options", [{}, {"preserveColor": True}, {"region": "foreground"}],
                          ids=["defaults", "preserve_color", "foreground"])
 def test_identity_tiles_give_back_the_photo_with_progress_per_tile(options):
-    run = _identity(options=options)
+    run = _identity(options={**options, "colorTransfer": 0})
     tiles = len(run["plan"]["tiles"])
     assert tiles == 6
     np.testing.assert_allclose(run["image"], run["content"], atol=1e-5)

@@ -149,6 +149,7 @@ def stylize(
     preserve_color=False,
     mask=None,
     region="all",
+    color_transfer=opts.DEFAULT_COLOR_TRANSFER,
     foreground_only=None,
     return_attention=True,
     style_max_size=opts.DEFAULT_STYLE_MAX_SIZE,
@@ -179,6 +180,9 @@ def stylize(
             (resized bilinearly); RGB masks are converted to luminance.
         region: `"all"` (default), `"foreground"` (stylize only the salient
             object) or `"background"` (keep the object as the photo).
+        color_transfer: float in [0, 1], how far the decoded image's RGB
+            mean and covariance move to the style image's (times `alpha`);
+            0 keeps the decoder's own colours. Defaults to 1.
         foreground_only: deprecated alias of `region="foreground"`.
         return_attention: also return the attention map.
         style_max_size: the style is downscaled so its longer side is at
@@ -217,7 +221,8 @@ def stylize(
     """
     region = opts.resolve_region(region, foreground_only)
     options = opts.StylizeOptions(method=method, alpha=alpha, stroke_scales=stroke_scales,
-                                  num_regions=num_regions, preserve_color=preserve_color, region=region)
+                                  num_regions=num_regions, preserve_color=preserve_color, region=region,
+                                  color_transfer=color_transfer)
     content = as_image(content, "content")
     style = as_image(style, "style")
     if style_scale is not None:
@@ -254,12 +259,7 @@ def stylize(
     inputs = {
         "content_image": content[None],
         "style_image": style[None],
-        "mask": (opts.no_mask() if mask is None else mask[None, :, :, None]).astype(np.float32),
-        "alpha": np.float32(options.alpha),
-        "stroke_scales": np.asarray(options.stroke_scales, np.float32),
-        "num_regions": np.int32(options.num_regions),
-        "preserve_color": np.bool_(options.preserve_color),
-        "region": np.int32(opts.REGIONS.index(options.region)),
+        **opts.option_inputs(options, mask=None if mask is None else mask[None, :, :, None]),
     }
     outputs = function(inputs)
     image = outputs["stylized_image"].numpy()[0]

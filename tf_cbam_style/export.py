@@ -7,8 +7,8 @@ Two signatures (their inputs are listed once, in `options.SIGNATURE_INPUTS`):
   and independent -> `stylized_image` float32 `(batch, H, W, 3)`.
 - `stylize_with_options`: the same images plus `alpha` float32 `()`,
   `stroke_scales` float32 `(S,)`, `num_regions` int32 `()`, `preserve_color`
-  bool `()`, `region` int32 `()` (0 all, 1 foreground, 2 background) and
-  `mask` float32 `(batch or 1, h, w, 1)` (a mask whose maximum is negative
+  bool `()`, `region` int32 `()` (0 all, 1 foreground, 2 background),
+  `color_transfer` float32 `()` in [0, 1] and `mask` float32 `(batch or 1, h, w, 1)` (a mask whose maximum is negative
   means "use the attention map") -> `stylized_image`, `attention_map`
   `(batch, H, W, 1)` and `matte` `(batch, H, W, 1)` (the region composite's).
 
@@ -59,7 +59,7 @@ def _check_images(content, style):
     return checks
 
 
-def _check_options(alpha, stroke_scales, num_regions, region, mask):
+def _check_options(alpha, stroke_scales, num_regions, region, color_transfer, mask):
     import tensorflow as tf
 
     return [
@@ -74,6 +74,8 @@ def _check_options(alpha, stroke_scales, num_regions, region, mask):
         tf.debugging.Assert(
             tf.logical_and(region >= 0, region < len(opts.REGIONS)),
             ["`region` must be 0 (all), 1 (foreground) or 2 (background)"]),
+        tf.debugging.Assert(tf.logical_and(color_transfer >= 0.0, color_transfer <= 1.0),
+                            ["`color_transfer` must be in [0, 1]"]),
         tf.debugging.assert_all_finite(mask, message="`mask` must not contain NaN or inf"),
         tf.debugging.Assert(tf.reduce_max(mask) <= 1.0 + RANGE_SLACK, ["`mask` must be in [0, 1]"]),
     ]
@@ -106,15 +108,15 @@ class _Signatures:
         return {"stylized_image": out["stylized_image"]}
 
     def with_options(self, content_image, style_image, alpha, stroke_scales, num_regions,
-                     preserve_color, region, mask):
+                     preserve_color, region, color_transfer, mask):
         import tensorflow as tf
 
         checks = _check_images(content_image, style_image) + _check_options(
-            alpha, stroke_scales, num_regions, region, mask)
+            alpha, stroke_scales, num_regions, region, color_transfer, mask)
         with tf.control_dependencies(checks):
             content_image = tf.identity(content_image)
         options = {"alpha": alpha, "stroke_scales": stroke_scales, "num_regions": num_regions,
-                   "preserve_color": preserve_color, "region": region}
+                   "preserve_color": preserve_color, "region": region, "color_transfer": color_transfer}
         return self._run({"content_image": content_image, "style_image": style_image, "mask": mask}, options)
 
 

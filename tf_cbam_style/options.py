@@ -54,6 +54,18 @@ REGIONS = ("all", "foreground", "background")
 DEFAULT_ALPHA = 1.0
 DEFAULT_STROKE_SCALES = (0.5, 0.7071, 1.0)  # AAMS: 1/2, 1/sqrt(2), 1
 DEFAULT_NUM_REGIONS = 4  # AAMS: K = 4
+DEFAULT_COLOR_TRANSFER = 1.0  # the decoded image takes the style's colour statistics in full
+# The colour transfer's regularisation (`StylizePipeline.color_transform`):
+# the RGB covariances of the decoded image and of the style get
+# COLOR_TRANSFER_MIN_VARIANCE (a std of 0.03, about 8 levels of 8 bits) in
+# every direction, then, like every covariance of the WCT,
+# COLOR_TRANSFER_EPSILON of their mean eigenvalue; so a direction in which
+# the output hardly varies (a nearly flat output) is not blown up into
+# noise, and a flat style is defined. Its matrix roots take COLOR_TRANSFER_ITERATIONS
+# Newton-Schulz steps.
+COLOR_TRANSFER_MIN_VARIANCE = 1e-3
+COLOR_TRANSFER_EPSILON = 0.05
+COLOR_TRANSFER_ITERATIONS = 20
 MAX_NUM_REGIONS = 16
 PATCH_SIZE = 5  # style-swap patch, AAMS
 FUSION_THETA = 50.0  # softmax sharpness of the stroke fusion, AAMS
@@ -111,6 +123,18 @@ def _check_alpha(alpha):
     return value
 
 
+def _check_color_transfer(color_transfer):
+    try:
+        value = float(color_transfer)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(color_transfer, (bool, np.bool_)) or not 0.0 <= value <= 1.0:
+        raise ValueError(
+            f"`color_transfer` must be a float in [0, 1]. Received: color_transfer={color_transfer!r}"
+        )
+    return value
+
+
 def _check_stroke_scales(stroke_scales):
     if isinstance(stroke_scales, (str, bytes)) or not np.iterable(stroke_scales):
         raise ValueError(
@@ -160,6 +184,9 @@ class StylizeOptions:
             not matter (the swap sorts them from fine to coarse).
         num_regions: int in [1, 16], saliency levels `K` of the stroke fusion.
         preserve_color: keep the content's colours (luminance transfer).
+        color_transfer: float in [0, 1], how far the decoded image's RGB
+            mean and covariance are moved to the style image's (times
+            alpha); 0 keeps the decoder's own colours. Defaults to 1.
         region: `"all"` (default), `"foreground"` (only the salient object
             is stylized) or `"background"` (the object stays the photo).
 
@@ -178,6 +205,7 @@ class StylizeOptions:
     num_regions: int = DEFAULT_NUM_REGIONS
     preserve_color: bool = False
     region: str = "all"
+    color_transfer: float = DEFAULT_COLOR_TRANSFER
 
     def __post_init__(self):
         check_method(self.method)
@@ -190,6 +218,7 @@ class StylizeOptions:
             )
         object.__setattr__(self, "preserve_color", bool(self.preserve_color))
         _check_region(self.region)
+        object.__setattr__(self, "color_transfer", _check_color_transfer(self.color_transfer))
 
     @property
     def spec(self):
@@ -242,6 +271,7 @@ OPTION_INPUTS = (
     InputSpec("num_regions", "int32", ()),
     InputSpec("preserve_color", "bool", ()),
     InputSpec("region", "int32", ()),  # index into REGIONS
+    InputSpec("color_transfer", "float32", ()),
     InputSpec("mask", "float32", (None, None, None, 1)),  # max < 0: no mask
 )
 SIGNATURE_INPUTS = {
@@ -276,6 +306,7 @@ def option_inputs(options=None, mask=None):
         "num_regions": np.int32(options.num_regions),
         "preserve_color": np.bool_(options.preserve_color),
         "region": np.int32(REGIONS.index(options.region)),
+        "color_transfer": np.float32(options.color_transfer),
         "mask": no_mask() if mask is None else np.asarray(mask, np.float32),
     }
 
@@ -290,6 +321,10 @@ def web_demo_options():
         "preserveColor": False,
         "region": "all",
         "regions": list(REGIONS),
+        "colorTransfer": DEFAULT_COLOR_TRANSFER,
+        "colorTransferMinVariance": COLOR_TRANSFER_MIN_VARIANCE,
+        "colorTransferEpsilon": COLOR_TRANSFER_EPSILON,
+        "colorTransferIterations": COLOR_TRANSFER_ITERATIONS,
         "minImageSize": MIN_IMAGE_SIZE,
         "styleMaxSize": DEFAULT_STYLE_MAX_SIZE,
         "maxTiledPixels": WEB_MAX_TILED_PIXELS,

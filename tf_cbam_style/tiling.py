@@ -6,7 +6,10 @@ sees, so that every tile is stylized with the same transforms:
 1. Global pass: the photo downscaled to `global_size` px gives the
    attention (the multiplicative attention of CBAM or self-attention), the
    saliency map, the stroke-fusion centroids and the region matte, once.
-   The style is encoded and whitened once.
+   The style is encoded and whitened once. The downscaled photo also runs
+   through the rest of the pipeline once, without the colour transfer, to
+   give the colour transfer's map (`StylizePipeline.color_transform`) that
+   every tile then applies.
 2. Pass 1, per tile: the encoder's features at full resolution; each tile
    writes the features of its core (a partition of the photo) into one
    feature map on disk (float16 memmap), and the per-channel sums that give
@@ -16,7 +19,8 @@ sees, so that every tile is stylized with the same transforms:
    covariance, hence ONE whitening transform for the whole photo.
 4. Pass 3, per tile with its overlap: attention (the global one, resampled),
    whitening (global), multi-scale style swap, fusion (global saliency and
-   centroids), colouring, alpha blend, decoding and the region composite;
+   centroids), colouring, alpha blend, decoding, the colour transfer (the
+   global map) and the region composite;
    tiles are blended with linear feathers over the overlap. Colour
    preservation, whose statistics are global, runs on the assembled image.
 
@@ -40,11 +44,14 @@ from tf_cbam_style import options as opts
 DEFAULT_TILE_SIZE = 512  # pixels, a side; peak memory grows with its square
 DEFAULT_OVERLAP = 128  # pixels; 16 relu4_1 feature pixels
 DEFAULT_GLOBAL_SIZE = 512  # pixels, longer side of the global pass
-# Peak memory of one 512 px tile through the pipeline, measured with
-# `tf-cbam-style benchmark --tiled` (MiB), and the per-pixel cost of the
-# full-resolution buffers (content, accumulator, weights, matte, output).
-TILE_WORKING_MIB = {256: 900, 384: 1150, 512: 1500, 768: 2300, 1024: 3600}
-BYTES_PER_PIXEL = 3 * 4 * 3 + 4 + 4
+# Peak memory of one tile through the pipeline (MiB), and the per-pixel cost
+# of the full-resolution buffers (the decoded photo, content, accumulator,
+# weights, matte, output and their conversions). Fitted to the peak RSS of
+# `tf-cbam-style benchmark --megapixels 2,12,48` with 512 px tiles (2,073,
+# 2,917 and 6,182 MiB, reports/fullres): 1,850 MiB + 96 bytes a pixel with
+# the features; the other tile sizes scale the first measurement of 512 px.
+TILE_WORKING_MIB = {256: 1110, 384: 1420, 512: 1850, 768: 2840, 1024: 4440}
+BYTES_PER_PIXEL = 80
 
 TilePlan = collections.namedtuple("TilePlan", ["height", "width", "tiles", "cores"])
 TilePlan.__doc__ = """Where the tiles of a `height` x `width` (stride-padded) photo go.
@@ -261,8 +268,21 @@ def stylize_tiled(model, content, style, options, *, mask=None, tile_size=DEFAUL
     state = {"content_image": small, "style_image": tf.constant(style[None]), **tensors}
     if mask is not None:
         state["mask"] = tf.constant(np.asarray(mask, np.float32)[None, ..., None])
-    for name, stage in pipeline.stages(transfer)[:2]:  # encoder, attention
+    stages = pipeline.stages(transfer)
+    for name, stage in stages[:2]:  # encoder, attention
         state.update(stage(state))
+    color_transform = None
+    if pipeline.transfer_colors:
+        # The colour transfer's map, from the whole (downscaled) photo run
+        # through the pipeline without it: colour statistics barely depend on
+        # the scale, and every tile then gets the same map.
+        preview = dict(state)
+        preview["color_transform"] = (tf.zeros([1, 1, 3]), tf.eye(3, batch_shape=[1]), tf.zeros([1, 1, 3]))
+        for name, stage in stages[2:]:
+            if name == "output":
+                break
+            preview.update(stage(preview))
+        color_transform = pipeline.color_transform(preview["decoded"], state["style_image"])
     global_attention = model.attend(state["content_features"][depth])["attention"].numpy()[0]
     saliency = state["saliency"]
     centroids = pipeline.fusion.centroids(saliency, tensors["num_regions"])
@@ -340,8 +360,8 @@ def stylize_tiled(model, content, style, options, *, mask=None, tile_size=DEFAUL
         # -- pass 3: every tile through the rest of the pipeline -------------
         output = np.zeros((padded_h, padded_w, 3), np.float32)
         weights = np.zeros((padded_h, padded_w), np.float32)
-        stages = pipeline.stages(transfer)[1:]  # everything after the encoder
-        run = tf.function(lambda s: _run_stages(stages, s), reduce_retracing=True, autograph=False)
+        tile_stages = stages[1:]  # everything after the encoder
+        run = tf.function(lambda s: _run_stages(tile_stages, s), reduce_retracing=True, autograph=False)
         for window in plan.tiles:
             y0, x0, y1, x1 = window
             fy0, fx0, fy1, fx1 = (v // stride for v in window)
@@ -359,6 +379,8 @@ def stylize_tiled(model, content, style, options, *, mask=None, tile_size=DEFAUL
                 "matte": tf.constant(resize_window(matte_small, matte_size, (y0, x0, y1, x1))[None]),
                 **tensors,
             }
+            if color_transform is not None:
+                tile_state["color_transform"] = color_transform
             tile = run(tile_state)["stylized_image"].numpy()[0]
             feather = _feather(window, (padded_h, padded_w), overlap)
             output[y0:y1, x0:x1] += tile * feather[..., None]

@@ -31,7 +31,7 @@ function plain(value) {
 
 function identityModel(tf) {
   const inputs = ['content_image', 'style_image', 'alpha', 'stroke_scales', 'num_regions', 'preserve_color',
-    'region', 'mask'];
+    'region', 'color_transfer', 'mask'];
   const dtypes = { num_regions: 'DT_INT32', region: 'DT_INT32', preserve_color: 'DT_BOOL' };
   const model = {
     calls: 0,

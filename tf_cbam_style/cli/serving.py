@@ -148,6 +148,8 @@ def _add_client(subparsers):
         "--num-regions", type=int, default=None, help="saliency regions, 1..16 (default: 4)"
     )
     p.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
+    p.add_argument("--color-transfer", type=float, default=None, metavar="S",
+                   help="in [0, 1]: how far the colours move to the style's after decoding (default: 1)")
     p.add_argument("--region", choices=opts.REGIONS, default=None,
                    help="stylize all, only the salient object, or only the background")
     p.add_argument("--foreground-only", action="store_true", help="deprecated: --region foreground")
@@ -200,6 +202,7 @@ def _client_options(args):
             ("alpha", args.alpha),
             ("stroke_scales", args.stroke_scales),
             ("num_regions", args.num_regions),
+            ("color_transfer", args.color_transfer),
         )
         if value is not None
     }

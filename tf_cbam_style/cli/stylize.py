@@ -58,6 +58,9 @@ def _add_stylize(subparsers):
     p.add_argument("--num-regions", type=int, default=opts.DEFAULT_NUM_REGIONS,
                    help=f"saliency regions for the stroke fusion (default: {opts.DEFAULT_NUM_REGIONS})")
     p.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
+    p.add_argument("--color-transfer", type=float, default=opts.DEFAULT_COLOR_TRANSFER, metavar="S",
+                   help="in [0, 1]: how far the result's colour mean and covariance move to the style's "
+                   f"after decoding; 0 keeps the decoder's colours (default: {opts.DEFAULT_COLOR_TRANSFER:g})")
     p.add_argument("--mask", metavar="PATH",
                    help="grayscale image replacing the attention map (resized to the content)")
     p.add_argument("--region", choices=opts.REGIONS, default="all",
@@ -122,7 +125,7 @@ def _check_options(args):
         )
     return opts.StylizeOptions(method=args.method, alpha=args.alpha, stroke_scales=args.stroke_scales,
                                num_regions=args.num_regions, preserve_color=args.preserve_color,
-                               region=region)
+                               region=region, color_transfer=args.color_transfer)
 
 
 Plan = collections.namedtuple("Plan", ["jobs", "images", "mask", "options"])
@@ -217,7 +220,7 @@ def run_stylize(args):
                 fit.image, style, method=options.method, alpha=options.alpha,
                 stroke_scales=options.stroke_scales, num_regions=options.num_regions,
                 preserve_color=options.preserve_color, mask=plan.mask, region=options.region,
-                return_attention=True, style_max_size=None, style_scale=args.style_scale, model=model,
+                color_transfer=options.color_transfer, return_attention=True, style_max_size=None, style_scale=args.style_scale, model=model,
                 tile_size=args.tile_size, progress=not args.quiet and not batch,
             )
             image, attention = result.image, result.attention_map

@@ -18,11 +18,16 @@ run-time inputs), and the profiler (each stage timed on its own). The stages:
    `alpha * style + (1 - alpha) * content`; so alpha 0 is the autoencoder's
    reconstruction of the content for every method;
 5. `decoder`: decode, remove the stride-periodic pattern
-   (`PeriodicNoiseFilter`) and crop to the content's size;
+   (`PeriodicNoiseFilter`), crop to the content's size and transfer the
+   style's colours: the decoded image's RGB mean and covariance are matched
+   to the style image's (the colouring transform on the three channels,
+   blended by alpha times the `color_transfer` option), because the decoder reproduces the colours of the
+   coloured features only in part (docs/ablation.md);
 6. `output`: colour preservation, the region composite (`region`
    foreground / background) and the attention map at image resolution.
 """
 
+import numpy as np
 import tensorflow as tf
 
 from tf_cbam_style import options as opts
@@ -37,7 +42,11 @@ from tf_cbam_style.models.decoder import feature_statistics
 from tf_cbam_style.transfers import transfer_stages
 
 FLAT_CONTENT_STD = 1e-3  # below one 8-bit level: a blank photo
-
+# The Gaussian (pixels) that separates the periodic filter's high-pass
+# residual: 3 px leaves 6 % of the 8 px pattern's fundamental in the image
+# (the layer's default of 2 px leaves 29 %, which kept the style swap's grid
+# score above 1.1; docs/ablation.md).
+PERIODIC_FILTER_SIGMA = 3.0
 # Inputs of `StylizePipeline.run` besides the images, with their dtypes.
 RUNTIME_OPTIONS = {
     "alpha": tf.float32,
@@ -45,6 +54,7 @@ RUNTIME_OPTIONS = {
     "num_regions": tf.int32,
     "preserve_color": tf.bool,
     "region": tf.int32,
+    "color_transfer": tf.float32,
 }
 
 
@@ -56,7 +66,16 @@ def option_tensors(options):
         "num_regions": tf.constant(options.num_regions, tf.int32),
         "preserve_color": tf.constant(options.preserve_color),
         "region": tf.constant(opts.REGIONS.index(options.region), tf.int32),
+        "color_transfer": tf.constant(options.color_transfer, tf.float32),
     }
+
+
+def apply_color_transform(image, transform):
+    """Applies `StylizePipeline.color_transform`'s `(mean, matrix, style_mean)` to `image` (unclipped)."""
+    mean, matrix, style_mean = transform
+    shape = tf.shape(image)
+    flat = tf.reshape(image, [shape[0], -1, 3])
+    return tf.reshape(tf.matmul(flat - mean, matrix) + style_mean, shape)
 
 
 class StylizePipeline:
@@ -71,6 +90,9 @@ class StylizePipeline:
             through `PeriodicNoiseFilter` with the encoder's stride as its
             period (removes the stride-periodic "grid" a briefly trained
             decoder leaves; see docs/ablation.md). Defaults to `True`.
+        transfer_colors: bool, whether the colour transfer stage is in the
+            graph at all (its strength is the run-time `color_transfer`
+            option times alpha; see `color_transform`). Defaults to `True`.
 
     Example:
 
@@ -80,7 +102,7 @@ class StylizePipeline:
     >>> out["stylized_image"].shape  # (1, H, W, 3) in [0, 1]
     """
 
-    def __init__(self, autoencoder, remove_periodic_noise=True):
+    def __init__(self, autoencoder, remove_periodic_noise=True, transfer_colors=True):
         if not autoencoder.built:
             autoencoder.build()
         self.autoencoder = autoencoder
@@ -94,8 +116,12 @@ class StylizePipeline:
         self.color_preservation = ColorPreservation(name="preserve_color")
         self.composite = ForegroundComposite(feather=1.0, name="region_composite")
         self.remove_periodic_noise = bool(remove_periodic_noise)
-        self.periodic_noise_filter = (PeriodicNoiseFilter(period=self.stride, name="periodic_noise_filter")
-                                      if remove_periodic_noise else None)
+        self.periodic_noise_filter = (
+            PeriodicNoiseFilter(period=self.stride, sigma=PERIODIC_FILTER_SIGMA, name="periodic_noise_filter")
+            if remove_periodic_noise else None)
+        self.transfer_colors = bool(transfer_colors)
+        self.color_wct = WhiteningColoring(epsilon=opts.COLOR_TRANSFER_EPSILON,
+                                           iterations=opts.COLOR_TRANSFER_ITERATIONS, name="color_transfer")
         # Imported here, not while tracing (AutoGraph cannot convert importlib).
         self._transfer_stages = {kind: transfer_stages(kind) for kind in opts.TRANSFERS}
 
@@ -176,12 +202,49 @@ class StylizePipeline:
         return {"features": features, "statistics": statistics}
 
     def decode(self, state):
-        image = self.autoencoder.decoder(state["features"], statistics=state["statistics"])
+        return {"decoded": self.finish_decoded(
+            self.autoencoder.decoder(state["features"], statistics=state["statistics"]), state)}
+
+    def finish_decoded(self, image, state):
+        """The decoder's raw output -> the periodic filter, the crop and the colour transfer."""
         if self.periodic_noise_filter is not None:
             # On the padded output, whose grid is the feature grid.
             image = self.periodic_noise_filter(tf.clip_by_value(image, 0.0, 1.0))
         h, w = tf.shape(state["content_image"])[1], tf.shape(state["content_image"])[2]
-        return {"decoded": tf.clip_by_value(image[:, :h, :w, :], 0.0, 1.0)}
+        image = tf.clip_by_value(image[:, :h, :w, :], 0.0, 1.0)
+        if self.transfer_colors:
+            # A tile of a larger photo brings the whole photo's transform.
+            transform = state.get("color_transform")
+            if transform is None:
+                transform = self.color_transform(image, state["style_image"])
+            strength = tf.cast(state["alpha"], tf.float32) * tf.cast(state["color_transfer"], tf.float32)
+            image = tf.clip_by_value(
+                strength * apply_color_transform(image, transform) + (1.0 - strength) * image, 0.0, 1.0)
+        return image
+
+    def color_transform(self, image, style):
+        """The affine RGB map giving `image` the colour mean and covariance of `style`.
+
+        The colouring transform of WCT on the three colour channels (a
+        linear colour transfer, as in Reinhard et al. 2001 but with the full
+        covariance), both covariances regularised as
+        `options.COLOR_TRANSFER_MIN_VARIANCE` and `COLOR_TRANSFER_EPSILON`
+        say (a flat style then leaves a faint copy of the image's structure) (web_demo/js/tiling.js has the same map in JavaScript).
+
+        Args:
+            image: `(batch, H, W, 3)` RGB in [0, 1].
+            style: `(batch or 1, Hs, Ws, 3)` RGB in [0, 1].
+
+        Returns:
+            `(mean, matrix, style_mean)`: `(batch, 1, 3)`, `(batch, 3, 3)`
+            and `(batch or 1, 1, 3)`, for `apply_color_transform`.
+        """
+        mean, covariance = self.color_wct.statistics(image)
+        floor = tf.constant(opts.COLOR_TRANSFER_MIN_VARIANCE * np.eye(3, dtype=np.float32))
+        _, inverse_sqrt = self.color_wct.matrix_roots(covariance + floor)
+        style_mean, style_covariance = self.color_wct.statistics(style)
+        style_sqrt, _ = self.color_wct.matrix_roots(style_covariance + floor)  # a flat style too
+        return mean, tf.matmul(inverse_sqrt, style_sqrt), style_mean
 
     def output(self, state):
         content = state["content_image"]

@@ -9,7 +9,8 @@ like the exported signatures'. The exported SavedModel has two signatures:
   float32 `[batch, H, W, 3]`.
 * `stylize_with_options`: the same two images plus `alpha` float32 `[]`,
   `stroke_scales` float32 `[S]`, `num_regions` int32 `[]`, `preserve_color`
-  bool `[]`, `region` int32 `[]` (0 all, 1 foreground, 2 background) and
+  bool `[]`, `region` int32 `[]` (0 all, 1 foreground, 2 background),
+  `color_transfer` float32 `[]` in [0, 1] and
   `mask` float32 `[batch or 1, h, w, 1]` (`no_mask()`, any mask whose max is
   below 0, means "use the attention map") -> `stylized_image` and
   `attention_map` float32 `[batch, H, W, 1]`.

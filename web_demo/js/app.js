@@ -268,6 +268,8 @@ function applyConfig() {
   $('num-regions').max = String(config.maxNumRegions);
   $('num-regions').value = String(config.numRegions);
   $('num-regions-value').textContent = String(config.numRegions);
+  $('color-transfer').value = String(config.colorTransfer);
+  $('color-transfer-value').textContent = config.colorTransfer.toFixed(2);
   $('preserve-color').checked = config.preserveColor;
   for (const region of config.regions) {
     const option = document.createElement('option');
@@ -288,6 +290,7 @@ function readOptions() {
     numRegions: Number($('num-regions').value),
     preserveColor: $('preserve-color').checked,
     region: $('region').value,
+    colorTransfer: Number($('color-transfer').value),
   };
 }
 
@@ -465,6 +468,9 @@ async function start() {
     });
   }
   $('alpha').addEventListener('input', () => { $('alpha-value').textContent = Number($('alpha').value).toFixed(2); });
+  $('color-transfer').addEventListener('input', () => {
+    $('color-transfer-value').textContent = Number($('color-transfer').value).toFixed(2);
+  });
   $('num-regions').addEventListener('input', () => { $('num-regions-value').textContent = $('num-regions').value; });
   $('overlay').addEventListener('input', redrawOverlay);
   $('run').addEventListener('click', () => run().catch((error) => {

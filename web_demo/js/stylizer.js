@@ -10,12 +10,12 @@ export const OPTIONS_FILE = 'options.json';
 
 // The keys of options.json this file and the page read.
 const CONFIG_KEYS = [
-  'alpha', 'strokeScales', 'numRegions', 'maxNumRegions', 'preserveColor', 'region', 'regions',
+  'alpha', 'strokeScales', 'numRegions', 'maxNumRegions', 'preserveColor', 'region', 'regions', 'colorTransfer',
   'minImageSize', 'maxContentSize', 'maxStyleSize', 'strokeScaleChoices',
   'tileSize', 'tileOverlap', 'tileAlign', 'maxTiledPixels', 'tiledBytesPerPixel',
 ];
 // The knobs a run takes; each is the camelCase name of a signature input.
-export const KNOBS = ['alpha', 'strokeScales', 'numRegions', 'preserveColor', 'region'];
+export const KNOBS = ['alpha', 'strokeScales', 'numRegions', 'preserveColor', 'region', 'colorTransfer'];
 const IMAGE_INPUTS = ['content_image', 'style_image'];
 const DTYPES = { DT_FLOAT: 'float32', DT_INT32: 'int32', DT_BOOL: 'bool' };
 
@@ -59,6 +59,9 @@ export function resolveOptions(config, options = {}) {
   }
   if (typeof o.preserveColor !== 'boolean') {
     throw new Error(`\`preserveColor\` must be a boolean. Received: preserveColor=${o.preserveColor}`);
+  }
+  if (typeof o.colorTransfer !== 'number' || !(o.colorTransfer >= 0 && o.colorTransfer <= 1)) {
+    throw new Error(`\`colorTransfer\` must be a number in [0, 1]. Received: colorTransfer=${o.colorTransfer}`);
   }
   if (!config.regions.includes(o.region)) {
     throw new Error(`\`region\` must be one of ${config.regions.join(', ')}. Received: region=${o.region}`);

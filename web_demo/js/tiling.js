@@ -5,15 +5,18 @@
 // converted `stylize_with_options` graph can do:
 //
 // 1. Global pass: the photo downscaled to the page limit, through the graph
-//    (region "all"), gives the attention map (the normalised saliency) and
-//    the region matte, once.
+//    (region "all", no colour transfer), gives the attention map (the
+//    normalised saliency), the region matte and, from its output and the
+//    style, the colour transfer's map (`colorTransform`), once.
 // 2. Tiles: every tile (side `tileSize`, starting on multiples of
 //    `tileAlign`, neighbours sharing at least `tileOverlap` px) goes through
 //    the graph with `mask` = the global attention map resampled to full
 //    resolution and cropped to the tile, region "all", colour preservation
-//    off; so every tile uses the same saliency, style and colouring.
+//    and colour transfer off; so every tile uses the same saliency, style
+//    and colouring.
 // 3. The tiles are blended into one float32 canvas with linear feathers over
-//    the overlaps; then colour preservation (`preserveColor`, once, with the
+//    the overlaps; then the colour transfer with the global map (the end of
+//    the pipeline's `decoder` stage), colour preservation (`preserveColor`, once, with the
 //    whole photo's statistics) and the region composite with the global matte
 //    resampled to full resolution, in the order of the pipeline's `output`
 //    stage (tf_cbam_style/models/pipeline.py).
@@ -226,6 +229,85 @@ export function preserveColor(stylized, content, { contentChannels = 3, contentS
   return stylized;
 }
 
+// Mean (3) and population covariance (3 x 3) of `n` RGB pixels (`channels`
+// values each, times `scale`), in doubles.
+function colorStatistics(pixels, channels = 3, scale = 1) {
+  const n = pixels.length / channels;
+  const mean = [0, 0, 0];
+  for (let p = 0; p < n; p += 1) {
+    for (let k = 0; k < 3; k += 1) mean[k] += scale * pixels[channels * p + k];
+  }
+  for (let k = 0; k < 3; k += 1) mean[k] /= n;
+  const covariance = [[0, 0, 0], [0, 0, 0], [0, 0, 0]];
+  for (let p = 0; p < n; p += 1) {
+    const d = [0, 1, 2].map((k) => scale * pixels[channels * p + k] - mean[k]);
+    for (let a = 0; a < 3; a += 1) {
+      for (let b = 0; b < 3; b += 1) covariance[a][b] += d[a] * d[b];
+    }
+  }
+  return { mean, covariance: covariance.map((row) => row.map((v) => v / n)) };
+}
+
+function matMul3(a, b) {
+  return a.map((row) => [0, 1, 2].map((j) => row[0] * b[0][j] + row[1] * b[1][j] + row[2] * b[2][j]));
+}
+
+// `[sqrt, inverseSqrt]` of a 3 x 3 SPD matrix: WhiteningColoring.matrix_roots
+// (tf_cbam_style/layers/whitening_coloring.py): `epsilon` of the mean
+// eigenvalue added, coupled Newton-Schulz iterations.
+function matrixRoots(covariance, epsilon, iterations) {
+  let trace = covariance[0][0] + covariance[1][1] + covariance[2][2];
+  const identity = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
+  const c = covariance.map((row, i) => row.map((v, j) => v + (i === j ? (epsilon / 3) * trace : 0)));
+  trace *= 1 + epsilon;
+  let y = c.map((row) => row.map((v) => v / trace));
+  let z = identity;
+  for (let step = 0; step < iterations; step += 1) {
+    const zy = matMul3(z, y);
+    const t = zy.map((row, i) => row.map((v, j) => 0.5 * ((i === j ? 3 : 0) - v)));
+    y = matMul3(y, t);
+    z = matMul3(t, z);
+  }
+  const root = Math.sqrt(trace);
+  return [y.map((row) => row.map((v) => v * root)), z.map((row) => row.map((v) => v / root))];
+}
+
+// The colour transfer of the pipeline's `decoder` stage
+// (`StylizePipeline.color_transform` in tf_cbam_style/models/pipeline.py):
+// the affine map giving `image` (Float32Array RGB in [0, 1]) the RGB mean and
+// covariance of `style` (n x `styleChannels` values times `styleScale`),
+// with the regularisation of options.json (`colorTransferMinVariance`,
+// `colorTransferEpsilon`, `colorTransferIterations`). Returns
+// {mean, matrix, styleMean}: out = (x - mean) matrix + styleMean (row vectors).
+// tests/test_tfjs_tiled.py checks it against the Python pipeline.
+export function colorTransform(image, style, config, { styleChannels = 3, styleScale = 1 } = {}) {
+  const source = colorStatistics(image);
+  const target = colorStatistics(style, styleChannels, styleScale);
+  const floor = (covariance) => covariance.map((row, i) => row.map((v, j) => v + (i === j
+    ? config.colorTransferMinVariance : 0)));
+  const [, inverseSqrt] = matrixRoots(floor(source.covariance), config.colorTransferEpsilon,
+    config.colorTransferIterations);
+  const [styleSqrt] = matrixRoots(floor(target.covariance), config.colorTransferEpsilon,
+    config.colorTransferIterations);
+  return { mean: source.mean, matrix: matMul3(inverseSqrt, styleSqrt), styleMean: target.mean };
+}
+
+// Applies `colorTransform`'s map to `image` in place, blended by `strength`
+// (alpha times the colorTransfer option), clipped to [0, 1]; returns `image`.
+export function applyColorTransform(image, transform, strength) {
+  const { mean, matrix, styleMean } = transform;
+  const n = image.length / 3;
+  for (let p = 0; p < n; p += 1) {
+    const d = [0, 1, 2].map((k) => image[3 * p + k] - mean[k]);
+    for (let k = 0; k < 3; k += 1) {
+      const mapped = d[0] * matrix[0][k] + d[1] * matrix[1][k] + d[2] * matrix[2][k] + styleMean[k];
+      const value = strength * mapped + (1 - strength) * image[3 * p + k];
+      image[3 * p + k] = Math.min(1, Math.max(0, value));
+    }
+  }
+  return image;
+}
+
 // The region composite of the pipeline's `output` stage, in place on
 // `stylized` (Float32Array RGB, height x width): foreground (region index 1)
 // `m * stylized + (1 - m) * content`, background (2) the reverse, all (0)
@@ -320,12 +402,15 @@ export async function stylizeTiled({
     await nextTask(); // lets the worker see a 'cancel' message
     if (cancelled()) throw new CancelledError('Cancelled.');
   };
-  const inner = { ...options, region: 'all', preserveColor: false };
+  // The tiles (and the global pass) run without the colour transfer; its map
+  // comes from the global pass, once, and is applied to the assembled photo.
+  const inner = { ...options, region: 'all', preserveColor: false, colorTransfer: 0 };
 
   // 1. The global pass.
   const globalRun = await stylize(tf, model, config, globalContent, style, inner);
   let globalAttention;
   let globalMatte;
+  let transform = null;
   try {
     if (!globalRun.matte) {
       throw new Error('The model has no `matte` output, which full resolution needs: convert a current ' +
@@ -333,6 +418,9 @@ export async function stylizeTiled({
     }
     [globalAttention, globalMatte] = (await Promise.all([globalRun.attentionMap.data(), globalRun.matte.data()]))
       .map((array) => new Float32Array(array));
+    if (o.alpha * o.colorTransfer > 0) {
+      transform = colorTransform(await globalRun.stylizedImage.data(), await style.data(), config);
+    }
   } finally {
     tf.dispose(Object.values(globalRun).filter(Boolean));
   }
@@ -395,7 +483,9 @@ export async function stylizeTiled({
     }
   }
 
-  // 3. Colour preservation, then the region composite (the `output` stage's order).
+  // 3. The colour transfer (the end of the `decoder` stage), colour
+  // preservation, then the region composite (the `output` stage's order).
+  if (transform) applyColorTransform(image, transform, o.alpha * o.colorTransfer);
   const source = { contentChannels, contentScale };
   if (o.preserveColor) preserveColor(image, content, source);
   compositeRegion(image, content, height, width, globalMatte, gh, gw, regionIndex, source);
