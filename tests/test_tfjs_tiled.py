@@ -32,15 +32,22 @@ CALLS = support.REPO / "tests" / "browser" / "tiling_calls.mjs"
 # tile computes its own instance statistics and whitening, so they are not
 # equal. With the defaults the bounds are those of the Node-vs-SavedModel
 # checks; measured in three sessions (the untrained model is initialised
-# afresh in each): mean |diff| 3e-5 to 4e-5, 84 to 88 dB. Colour
-# preservation scales the luminance by a ratio of standard deviations,
-# which amplified the tiles' differences to 0.0016 to 0.0052 (42 to 51 dB):
-# its bounds are twice as wide (4/255, 30 dB).
-# test_tiled_matches_single_pass prints the figures.
+# afresh in each): mean |diff| 3e-5 to 4e-5, 84 to 88 dB, before the
+# colour transfer. The colour transfer stretches the untrained decoder's
+# nearly grey output to the style's colour spread (a gain of up to about 9,
+# its regularisation's limit), and the tiles' differences with it: 4.1e-4
+# to 4.5e-4 (65 to 66 dB) in two sessions, with seam scores of 0.70 and
+# 1.20 against the single pass's 0.80 and 0.70. Colour preservation then
+# scales the luminance by a ratio of standard deviations, which amplifies
+# them again: 0.011 to 0.023 (33.5 dB where printed). So the colour bounds
+# are 10/255 and 25 dB, and a seam may score up to 1.5 times the single
+# pass's (or 1); a trained model's tiles differ far less (README, tiling
+# consistency). test_tiled_matches_single_pass prints the figures.
 MEAN_ABS_TOLERANCE = support.MEAN_ABS_TOLERANCE
 MIN_PSNR_DB = support.MIN_PSNR_DB
-COLOUR_MEAN_ABS_TOLERANCE = 4.0 / 255.0
-COLOUR_MIN_PSNR_DB = 30.0
+COLOUR_MEAN_ABS_TOLERANCE = 10.0 / 255.0
+COLOUR_MIN_PSNR_DB = 25.0
+SEAM_FACTOR = 1.5
 
 
 def _call(payload):
@@ -304,11 +311,11 @@ def test_tiled_matches_single_pass(tfjs_model, options, max_mean, min_db):
     np.testing.assert_allclose(tiled.global_content[0], content, atol=1e-6)
     np.testing.assert_allclose(tiled.attention_map, whole.attention_map, atol=1e-5)
     _, mean_diff, db = compare(whole.stylized_image, tiled.stylized_image)
-    assert mean_diff < max_mean and db > min_db
     # No visible seam: the gradient energy where tiles meet is not above elsewhere
     # (the single pass's own score on the same boundaries, or 1).
     score = seam_score(tiled.stylized_image[0], tiled.plan)
     whole_score = seam_score(whole.stylized_image[0], tiled.plan)
     print(f"tiled vs single pass {options}: mean |diff| {mean_diff:.2g}, {db:.1f} dB; "
           f"seam score {score:.2f} (single pass {whole_score:.2f})")
-    assert score < 1.2 * max(whole_score, 1.0)
+    assert mean_diff < max_mean and db > min_db
+    assert score < SEAM_FACTOR * max(whole_score, 1.0)
