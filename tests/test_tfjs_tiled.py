@@ -35,18 +35,22 @@ CALLS = support.REPO / "tests" / "browser" / "tiling_calls.mjs"
 # afresh in each): mean |diff| 3e-5 to 4e-5, 84 to 88 dB, before the
 # colour transfer. The colour transfer stretches the untrained decoder's
 # nearly grey output to the style's colour spread (a gain of up to about 9,
-# its regularisation's limit), and the tiles' differences with it: 4.1e-4
-# to 4.5e-4 (65 to 66 dB) in two sessions, with seam scores of 0.70 and
-# 1.20 against the single pass's 0.80 and 0.70. Colour preservation then
-# scales the luminance by a ratio of standard deviations, which amplifies
-# them again: 0.011 to 0.023 (33.5 dB where printed). So the colour bounds
-# are 10/255 and 25 dB, and a seam may score up to 1.5 times the single
-# pass's (or 1); a trained model's tiles differ far less (README, tiling
-# consistency). test_tiled_matches_single_pass prints the figures.
+# its regularisation's limit), and the tiles' differences with it: 3.3e-4
+# to 8.0e-4 (60 to 68 dB) in five sessions, with seam scores of 0.70 to
+# 1.20 against the single pass's 0.70 to 0.88; so a seam may score up to
+# 1.5 times the single pass's (or 1). Colour preservation scales the
+# luminance by a ratio of standard deviations, which amplifies the tiles'
+# differences again: without the colour transfer 0.0016 to 0.0052 (42 to
+# 51 dB; 0.0035 and 0.0067, 46 and 40 dB, with the filter's sigma of 3 px),
+# with it 0.011 to over 0.023 (32.8 and 33.5 dB where printed),
+# too much for a stable bound on this untrained model; so that case runs
+# without the colour transfer, with bounds twice as wide (4/255, 30 dB). A
+# trained model's tiles differ far less (README, tiling consistency).
+# test_tiled_matches_single_pass prints the figures.
 MEAN_ABS_TOLERANCE = support.MEAN_ABS_TOLERANCE
 MIN_PSNR_DB = support.MIN_PSNR_DB
-COLOUR_MEAN_ABS_TOLERANCE = 10.0 / 255.0
-COLOUR_MIN_PSNR_DB = 25.0
+COLOUR_MEAN_ABS_TOLERANCE = 4.0 / 255.0
+COLOUR_MIN_PSNR_DB = 30.0
 SEAM_FACTOR = 1.5
 
 
@@ -293,7 +297,8 @@ def _photo(height, width):
 @pytest.mark.slow
 @pytest.mark.parametrize("options, max_mean, min_db", [
     ({}, MEAN_ABS_TOLERANCE, MIN_PSNR_DB),
-    ({"preserveColor": True, "region": "foreground"}, COLOUR_MEAN_ABS_TOLERANCE, COLOUR_MIN_PSNR_DB),
+    ({"preserveColor": True, "region": "foreground", "colorTransfer": 0}, COLOUR_MEAN_ABS_TOLERANCE,
+     COLOUR_MIN_PSNR_DB),
 ], ids=["defaults", "preserve_color_foreground"])
 def test_tiled_matches_single_pass(tfjs_model, options, max_mean, min_db):
     from tf_cbam_style.tfjs.fidelity import compare
