@@ -74,3 +74,17 @@ def vgg_weights():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def load_tool():
+    """Factory: `load_tool("quality_targets")` -> the module `tools/quality_targets.py`."""
+    import importlib.util
+
+    def load(name):
+        spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -1,19 +1,9 @@
 """tools/quality_targets.py: the issue 9 targets from an `evaluate` pairs.csv, on known answers."""
 
 import csv
-import importlib.util
-import pathlib
 
-TOOL = pathlib.Path(__file__).resolve().parents[1] / "tools" / "quality_targets.py"
 COLUMNS = ["content", "style", "method", "content_relu4_1", "style_loss", "ssim", "grid_score", "color_ratio",
            "background_change_ratio"]
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location("quality_targets", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _write(path, rows):
@@ -24,7 +14,7 @@ def _write(path, rows):
     return str(path)
 
 
-def test_every_target_reached_and_each_missed(tmp_path, capsys):
+def test_every_target_reached_and_each_missed(tmp_path, capsys, load_tool):
     good = {
         # method: content, style, ssim, grid, colour ratio, bg/salient (two pairs each)
         "cbam": (1.0, 1.0, 0.5, 0.9, (0.5, 0.9), (1.3, 1.25)),
@@ -39,7 +29,7 @@ def test_every_target_reached_and_each_missed(tmp_path, capsys):
         return [[f"c{i}", "s", m, c, s, q, g, r[i], b[i]] for m, (c, s, q, g, r, b) in table.items()
                 for i in range(2)]
 
-    tool = _tool()
+    tool = load_tool("quality_targets")
     assert tool.main([_write(tmp_path / "good.csv", rows(good))]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 4 and all(line.startswith("- reached:") for line in out), out
@@ -55,6 +45,6 @@ def test_every_target_reached_and_each_missed(tmp_path, capsys):
     assert "style 1.6 vs 1.5 (worse)" in out[2] and "cbam 1.150" in out[3]
 
 
-def test_a_missing_file_gets_one_error_line(tmp_path, capsys):
-    assert _tool().main([str(tmp_path / "none.csv")]) == 2
+def test_a_missing_file_gets_one_error_line(tmp_path, capsys, load_tool):
+    assert load_tool("quality_targets").main([str(tmp_path / "none.csv")]) == 2
     assert "Received: pairs=" in capsys.readouterr().err

@@ -1,19 +1,12 @@
 """tools/combine_warm_start.py: a shallower model started from a deeper decoder's tail."""
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
-TOOL = pathlib.Path(__file__).resolve().parents[1] / "tools" / "combine_warm_start.py"
 
-
-def _tool():
-    spec = importlib.util.spec_from_file_location("combine_warm_start", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope="module")
+def tool(load_tool):
+    return load_tool("combine_warm_start")
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +24,13 @@ def relu4_1_model(tmp_path_factory):
     return model, path
 
 
-def test_a_relu3_1_model_gets_the_tail_of_a_relu4_1_decoder_and_the_prefix_of_its_encoder(relu4_1_model, tmp_path):
+def test_a_relu3_1_model_gets_the_tail_of_a_relu4_1_decoder_and_the_prefix_of_its_encoder(
+        relu4_1_model, tmp_path, tool):
     from tf_cbam_style.api import load_model
 
     source, path = relu4_1_model
     out = str(tmp_path / "relu3_1.keras")
-    assert _tool().main(["--depth", "relu3_1", "--attention", "self_attention", "--decoder-from", path,
+    assert tool.main(["--depth", "relu3_1", "--attention", "self_attention", "--decoder-from", path,
                          "-o", out]) == 0
     result = load_model(out)
     assert (result.depth, result.attention_kind) == ("relu3_1", "self_attention")
@@ -49,22 +43,22 @@ def test_a_relu3_1_model_gets_the_tail_of_a_relu4_1_decoder_and_the_prefix_of_it
         np.testing.assert_array_equal(got, want)
 
 
-def test_bad_arguments_get_one_line_errors_and_write_nothing(relu4_1_model, tmp_path, capsys):
+def test_bad_arguments_get_one_line_errors_and_write_nothing(relu4_1_model, tmp_path, capsys, tool):
     _, path = relu4_1_model
     out = tmp_path / "x.keras"
-    assert _tool().main(["--decoder-from", path, "-o", str(out)]) == 2
+    assert tool.main(["--decoder-from", path, "-o", str(out)]) == 2
     assert "Received: attention_from=None, depth=None" in capsys.readouterr().err
-    assert _tool().main(["--attention-from", path, "--depth", "relu3_1", "--decoder-from", path,
+    assert tool.main(["--attention-from", path, "--depth", "relu3_1", "--decoder-from", path,
                          "-o", str(out)]) == 2
     assert "`--attention-from` is a relu4_1 model. Received: depth='relu3_1'" in capsys.readouterr().err
     assert not out.exists()
     out.write_bytes(b"keep")
-    assert _tool().main(["--depth", "relu3_1", "--decoder-from", path, "-o", str(out)]) == 2
+    assert tool.main(["--depth", "relu3_1", "--decoder-from", path, "-o", str(out)]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert out.read_bytes() == b"keep"
 
 
-def test_a_relu5_1_model_ends_with_the_whole_relu4_1_decoder(relu4_1_model, tmp_path):
+def test_a_relu5_1_model_ends_with_the_whole_relu4_1_decoder(relu4_1_model, tmp_path, tool):
     import os
 
     from tf_cbam_style.api import load_model
@@ -73,7 +67,7 @@ def test_a_relu5_1_model_ends_with_the_whole_relu4_1_decoder(relu4_1_model, tmp_
         pytest.skip("needs $TF_CBAM_STYLE_VGG_WEIGHTS for the relu5_1 block")
     source, path = relu4_1_model
     out = str(tmp_path / "relu5_1.keras")
-    assert _tool().main(["--depth", "relu5_1", "--decoder-from", path, "-o", out]) == 0
+    assert tool.main(["--depth", "relu5_1", "--decoder-from", path, "-o", out]) == 0
     result = load_model(out)
     weights = result.decoder.get_weights()
     for got, want in zip(weights[len(weights) - len(source.decoder.weights):], source.decoder.get_weights()):

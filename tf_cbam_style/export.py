@@ -8,8 +8,9 @@ Two signatures (their inputs are listed once, in `options.SIGNATURE_INPUTS`):
 - `stylize_with_options`: the same images plus `alpha` float32 `()`,
   `stroke_scales` float32 `(S,)`, `num_regions` int32 `()`, `preserve_color`
   bool `()`, `region` int32 `()` (0 all, 1 foreground, 2 background),
-  `color_transfer` float32 `()` in [0, 1] and `mask` float32 `(batch or 1, h, w, 1)` (a mask whose maximum is negative
-  means "use the attention map") -> `stylized_image`, `attention_map`
+  `color_transfer` float32 `()` in [0, 1] and `mask` float32
+  `(batch or 1, h, w, 1)` (a mask whose maximum is negative means "use the
+  attention map") -> `stylized_image`, `attention_map`
   `(batch, H, W, 1)` and `matte` `(batch, H, W, 1)` (the region composite's).
 
 Both run `models.pipeline.StylizePipeline`, the same code as the Python

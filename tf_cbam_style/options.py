@@ -61,8 +61,8 @@ DEFAULT_COLOR_TRANSFER = 1.0  # the decoded image takes the style's colour stati
 # every direction, then, like every covariance of the WCT,
 # COLOR_TRANSFER_EPSILON of their mean eigenvalue; so a direction in which
 # the output hardly varies (a nearly flat output) is not blown up into
-# noise, and a flat style is defined. Its matrix roots take COLOR_TRANSFER_ITERATIONS
-# Newton-Schulz steps.
+# noise, and a flat style is defined. Its matrix roots take
+# COLOR_TRANSFER_ITERATIONS Newton-Schulz steps.
 COLOR_TRANSFER_MIN_VARIANCE = 1e-3
 COLOR_TRANSFER_EPSILON = 0.05
 COLOR_TRANSFER_ITERATIONS = 20
@@ -113,26 +113,15 @@ def transfer_for(method, attention_kind):
     return spec.transfer
 
 
-def _check_alpha(alpha):
+def _check_unit_float(value, name):
+    """`value` as a float in [0, 1] (not a bool); else `ValueError` naming `name`."""
     try:
-        value = float(alpha)
+        number = float(value)
     except (TypeError, ValueError):
-        value = float("nan")
-    if isinstance(alpha, (bool, np.bool_)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"`alpha` must be a float in [0, 1]. Received: alpha={alpha!r}")
-    return value
-
-
-def _check_color_transfer(color_transfer):
-    try:
-        value = float(color_transfer)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if isinstance(color_transfer, (bool, np.bool_)) or not 0.0 <= value <= 1.0:
-        raise ValueError(
-            f"`color_transfer` must be a float in [0, 1]. Received: color_transfer={color_transfer!r}"
-        )
-    return value
+        number = float("nan")
+    if isinstance(value, (bool, np.bool_)) or not 0.0 <= number <= 1.0:
+        raise ValueError(f"`{name}` must be a float in [0, 1]. Received: {name}={value!r}")
+    return number
 
 
 def _check_stroke_scales(stroke_scales):
@@ -209,7 +198,7 @@ class StylizeOptions:
 
     def __post_init__(self):
         check_method(self.method)
-        object.__setattr__(self, "alpha", _check_alpha(self.alpha))
+        object.__setattr__(self, "alpha", _check_unit_float(self.alpha, "alpha"))
         object.__setattr__(self, "stroke_scales", _check_stroke_scales(self.stroke_scales))
         object.__setattr__(self, "num_regions", _check_num_regions(self.num_regions))
         if not isinstance(self.preserve_color, (bool, np.bool_)):
@@ -218,7 +207,7 @@ class StylizeOptions:
             )
         object.__setattr__(self, "preserve_color", bool(self.preserve_color))
         _check_region(self.region)
-        object.__setattr__(self, "color_transfer", _check_color_transfer(self.color_transfer))
+        object.__setattr__(self, "color_transfer", _check_unit_float(self.color_transfer, "color_transfer"))
 
     @property
     def spec(self):

@@ -276,8 +276,7 @@ def stylize_tiled(model, content, style, options, *, mask=None, tile_size=DEFAUL
         # The colour transfer's map, from the whole (downscaled) photo run
         # through the pipeline without it: colour statistics barely depend on
         # the scale, and every tile then gets the same map.
-        preview = dict(state)
-        preview["color_transform"] = (tf.zeros([1, 1, 3]), tf.eye(3, batch_shape=[1]), tf.zeros([1, 1, 3]))
+        preview = {**state, "color_transfer": tf.constant(0.0)}
         for name, stage in stages[2:]:
             if name == "output":
                 break

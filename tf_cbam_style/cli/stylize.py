@@ -220,7 +220,8 @@ def run_stylize(args):
                 fit.image, style, method=options.method, alpha=options.alpha,
                 stroke_scales=options.stroke_scales, num_regions=options.num_regions,
                 preserve_color=options.preserve_color, mask=plan.mask, region=options.region,
-                color_transfer=options.color_transfer, return_attention=True, style_max_size=None, style_scale=args.style_scale, model=model,
+                color_transfer=options.color_transfer, return_attention=True, style_max_size=None,
+                style_scale=args.style_scale, model=model,
                 tile_size=args.tile_size, progress=not args.quiet and not batch,
             )
             image, attention = result.image, result.attention_map

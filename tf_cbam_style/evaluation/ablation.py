@@ -35,8 +35,8 @@ import argparse
 import os
 import sys
 
-VARIANTS = ("pipeline", "no_periodic_filter", "attend_whitened", "rewhiten", "decoder_statistics", "no_color_transfer",
-            "periodic_filter_sigma_2", "periodic_filter_sigma_4", "patch_3", "scales_1")
+VARIANTS = ("pipeline", "no_periodic_filter", "attend_whitened", "rewhiten", "decoder_statistics",
+            "no_color_transfer", "periodic_filter_sigma_2", "periodic_filter_sigma_4", "patch_3", "scales_1")
 
 
 def make_pipeline(model, variant):

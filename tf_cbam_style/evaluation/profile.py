@@ -73,7 +73,8 @@ def profile_pipeline(model, content, style, *, repeats=3, options=None):
         lambda: api.stylize(content, style, method=options.method, alpha=options.alpha,
                             stroke_scales=options.stroke_scales, num_regions=options.num_regions,
                             preserve_color=options.preserve_color, region=options.region,
-                            color_transfer=options.color_transfer, model=model, return_attention=False, style_max_size=None).image,
+                            color_transfer=options.color_transfer, model=model, return_attention=False,
+                            style_max_size=None).image,
         repeats,
     )
     return StageTimes(int(np.shape(content)[0]), stages, float(sum(stages.values())), end_to_end)

@@ -21,8 +21,9 @@ run-time inputs), and the profiler (each stage timed on its own). The stages:
    (`PeriodicNoiseFilter`), crop to the content's size and transfer the
    style's colours: the decoded image's RGB mean and covariance are matched
    to the style image's (the colouring transform on the three channels,
-   blended by alpha times the `color_transfer` option), because the decoder reproduces the colours of the
-   coloured features only in part (docs/ablation.md);
+   blended by alpha times the `color_transfer` option), because the
+   decoder reproduces the colours of the coloured features only in part
+   (docs/ablation.md);
 6. `output`: colour preservation, the region composite (`region`
    foreground / background) and the attention map at image resolution.
 """
@@ -229,7 +230,8 @@ class StylizePipeline:
         linear colour transfer, as in Reinhard et al. 2001 but with the full
         covariance), both covariances regularised as
         `options.COLOR_TRANSFER_MIN_VARIANCE` and `COLOR_TRANSFER_EPSILON`
-        say (a flat style then leaves a faint copy of the image's structure) (web_demo/js/tiling.js has the same map in JavaScript).
+        say (a flat style then leaves a faint copy of the image's
+        structure). web_demo/js/tiling.js has the same map in JavaScript.
 
         Args:
             image: `(batch, H, W, 3)` RGB in [0, 1].
