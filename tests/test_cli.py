@@ -45,7 +45,7 @@ def test_help(capsys):
     out = capsys.readouterr().out
     for option in ("--method", "--alpha", "--stroke-scales", "--num-regions", "--preserve-color",
                    "--mask", "--foreground-only", "--save-attention", "--max-size",
-                   "--keep-size", "--overwrite", "--model", "--quiet"):
+                   "--keep-size", "--overwrite", "--model", "--depth", "--quiet"):
         assert option in out
 
 
@@ -79,6 +79,8 @@ def _bad_inputs(tmp_path, write_image, content, style):
         "bad alpha": ([content, style, "--alpha", "1.5"], "alpha"),
         "bad max size": ([content, style, "--max-size", "8"], "max-size"),
         "missing mask": ([content, style, "--mask", str(tmp_path / "mask.png")], "mask.png"),
+        "depth and model": ([content, style, "--depth", "relu3_1", "--model", content], "only one of them"),
+        "depth not shipped": ([content, style, "--depth", "relu5_1"], "no cbam model is shipped at relu5_1"),
         "attention folder missing": (
             [content, style, "--save-attention", str(tmp_path / "nowhere" / "a.png")],
             "does not exist",
@@ -89,13 +91,14 @@ def _bad_inputs(tmp_path, write_image, content, style):
 BAD_INPUTS = [
     "missing content", "missing style", "not an image", "truncated", "too small",
     "unknown method", "empty folder", "glob matches nothing", "missing model", "bad alpha",
-    "bad max size", "missing mask", "attention folder missing",
+    "bad max size", "missing mask", "attention folder missing", "depth and model", "depth not shipped",
 ]
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
 def test_bad_input(case, tmp_path, write_image, pair, capsys, monkeypatch):
     _fail_if_model_runs(monkeypatch)
+    monkeypatch.setenv("TF_CBAM_STYLE_MODEL_DIR", str(tmp_path / "shipped"))  # no relu5_1 there
     argv, expected = _bad_inputs(tmp_path, write_image, *pair)[case]
     output = tmp_path / "out.png"
     code = cli.main(["stylize", *argv[:2], "-o", str(output), *argv[2:]])
@@ -239,6 +242,23 @@ def test_single_pair_into_folder(pair, tmp_path, fake_model, capsys):
     assert call["stroke_scales"] == (0.5, 1.0) and call["num_regions"] == 2
     assert call["preserve_color"] and call["region"] == "all" and call["mask"] is None
     assert call["model"] == "model"
+
+
+@pytest.mark.parametrize("method, folder", [("cbam", "cbam_relu3_1"), ("adain", "cbam_relu3_1"),
+                                            ("self_attention", "self_attention_relu3_1")])
+def test_depth_picks_the_shipped_model(method, folder, pair, tmp_path, monkeypatch):
+    shipped = tmp_path / "shipped"
+    for name in ("cbam_relu3_1", "self_attention_relu3_1"):
+        (shipped / name).mkdir(parents=True)
+        (shipped / name / "model.keras").write_bytes(b"stand-in")
+    monkeypatch.setenv("TF_CBAM_STYLE_MODEL_DIR", str(shipped))
+    loaded = []
+    monkeypatch.setattr(api, "load_model", lambda path, **kwargs: loaded.append(path) or "model")
+    monkeypatch.setattr(api, "stylize", lambda content, style, **kwargs: api.StylizeResult(content, None))
+    for command in (["stylize", *pair, "-o", str(tmp_path / "o.png")],
+                    ["sheet", "--contents", pair[0], "--styles", pair[1], "-o", str(tmp_path / "s.png")]):
+        assert cli.main([*command, "--method", method, "--depth", "relu3_1", "--quiet"]) == 0
+    assert loaded == [str(shipped / folder / "model.keras")] * 2
 
 
 def test_overwrite(pair, tmp_path, fake_model, capsys):

@@ -77,6 +77,25 @@ def test_evaluate_end_to_end(tiny_model_path, vgg_weights, write_image):
     assert set(result.sheets["two.png"]["rows"][0][3]) == {"adain", "wct"}
 
 
+def test_methods_at_other_depths_need_their_shipped_model(tiny_model_path, tmp_path, monkeypatch):
+    import shutil
+
+    from tf_cbam_style.evaluation.methods import available_methods, make_method
+
+    monkeypatch.setenv("TF_CBAM_STYLE_MODEL_DIR", str(tmp_path))
+    (tmp_path / "self_attention_relu3_1").mkdir()
+    shutil.copy(tiny_model_path, tmp_path / "self_attention_relu3_1" / "model.keras")
+    names = available_methods(cbam_model=tiny_model_path, magenta_dir=tmp_path)
+    assert "self_attention_relu3_1" in names
+    assert not {"cbam_relu3_1", "cbam_relu5_1", "self_attention_relu5_1", "magenta"} & set(names)
+    method = make_method("self_attention_relu3_1")
+    assert method.description == "AAMS self-attention at relu3_1"
+    with pytest.raises(ValueError, match="self_attention"):  # the tiny model is a CBAM one
+        method.stylize(np.full((32, 32, 3), 0.5, np.float32), np.full((32, 32, 3), 0.5, np.float32))
+    with pytest.raises(FileNotFoundError, match="name='cbam_relu5_1'"):
+        make_method("cbam_relu5_1")
+
+
 def test_magenta_peer_keeps_the_content_size():
     from tf_cbam_style.evaluation.magenta import MagentaStylizer, magenta_available
 

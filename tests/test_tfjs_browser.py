@@ -102,6 +102,65 @@ def test_page_loads_on_wasm_without_errors(page_report):
 
 
 @pytest.mark.browser
+def test_model_menu_lists_models_json_with_the_default_selected(page_report):
+    menu = page_report["modelMenu"]
+    entries = support.menu_models()
+    assert [(o["name"], o["url"]) for o in menu["options"]] == [(e["name"], e["url"]) for e in entries]
+    assert [o["selected"] for o in menu["options"]] == [True] + [False] * (len(entries) - 1)
+    assert menu["model"]["name"] == "cbam_relu4_1" and menu["model"]["url"].endswith("/model/model.json")
+    assert not menu["disabled"]
+
+
+@pytest.fixture(scope="module")
+def other_depth_report(tmp_path_factory):
+    """The page opened with ?model= the menu's second entry (another encoder
+    depth) and its three runs, with that entry; skipped when its committed
+    conversion does not match its SavedModel."""
+    reason = support.missing_browser()
+    if reason:
+        pytest.skip(reason)
+    entry = support.menu_models()[1]
+    problem = support.committed_model_problem(entry["dir"], entry["saved_model"])
+    if problem:
+        pytest.skip(problem)
+    from tf_cbam_style.tfjs.server import make_server
+
+    server = make_server(support.WEB_DEMO, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        out = tmp_path_factory.mktemp("browser_depth")
+        url = (f"http://127.0.0.1:{server.server_address[1]}/?model={entry['url']}"
+               f"&max_content={TEST_SIZE}&max_style={TEST_SIZE}")
+        command = ["node", str(support.REPO / "tests" / "browser" / "stylize.mjs"), "--url", url, "--out", str(out)]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+        assert result.returncode == 0, result.stderr[-3000:]
+    finally:
+        server.shutdown()
+        server.server_close()
+    report = json.loads((out / "report.json").read_text())
+    report["dir"] = out
+    return report, entry
+
+
+@pytest.mark.browser
+def test_model_menu_runs_the_other_depth_like_its_saved_model(other_depth_report):
+    from tf_cbam_style.tfjs.fidelity import compare
+
+    report, entry = other_depth_report
+    assert report["errors"] == []
+    assert report["modelMenu"]["model"]["name"] == entry["name"]
+    assert [o["selected"] for o in report["modelMenu"]["options"]][1]
+    image, attention = _reference(support.REPO / entry["saved_model"], report, "default")
+    stylized = _tensor(report, "default", "stylized")
+    _, mean_diff, db = compare(image, stylized)
+    assert mean_diff < MEAN_ABS_TOLERANCE
+    assert db > MIN_PSNR_DB
+    _, att_mean, _ = compare(attention, _tensor(report, "default", "attention"))
+    assert att_mean < MEAN_ABS_TOLERANCE
+
+
+@pytest.mark.browser
 def test_page_output_matches_saved_model(page_report, tfjs_model):
     from tf_cbam_style.tfjs.fidelity import compare
 

@@ -458,6 +458,32 @@ def test_committed_model_is_the_committed_saved_model_converted():
     assert files == {"model.json", "options.json", "conversion.json", *shards}
 
 
+def test_every_menu_model_is_a_committed_conversion():
+    # web_demo/models.json lists what the page's Model menu offers; each entry
+    # must be the float16 conversion of saved_models/<name>/1, with this
+    # options.json, and the first must be the default web_demo/model.
+    from tf_cbam_style.tfjs.page import page_options
+
+    support = _support()
+    entries = support.menu_models()
+    assert entries[0]["dir"] == support.COMMITTED_MODEL and entries[0]["name"] == "cbam_relu4_1"
+    assert len({e["name"] for e in entries}) == len(entries) == len({e["url"] for e in entries})
+    for entry in entries:
+        problem = support.committed_model_problem(entry["dir"], entry["saved_model"])
+        assert problem is None, problem
+        assert json.loads((entry["dir"] / "options.json").read_text()) == page_options(), entry["name"]
+        manifest = json.loads((entry["dir"] / "model.json").read_text())
+        shards = [p for group in manifest["weightsManifest"] for p in group["paths"]]
+        assert {p.name for p in entry["dir"].iterdir()} == {"model.json", "options.json", "conversion.json",
+                                                           *shards}
+        assert all((entry["dir"] / p).stat().st_size <= 4 * 1024 * 1024 for p in shards)
+        if entry is not entries[0]:  # the default's report is web_demo/fidelity.json (below)
+            report = json.loads((support.WEB_DEMO / f"fidelity_{entry['name']}.json").read_text())
+            info = json.loads((entry["dir"] / "conversion.json").read_text())
+            assert report["saved_model_sha256"] == info["saved_model_sha256"], entry["name"]
+            assert [r["quantization"] for r in report["reports"]] == ["float16"]
+
+
 def test_committed_options_json_is_options_py():
     from tf_cbam_style.tfjs.page import page_options
 

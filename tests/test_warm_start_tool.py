@@ -74,3 +74,39 @@ def test_a_relu5_1_model_ends_with_the_whole_relu4_1_decoder(relu4_1_model, tmp_
         np.testing.assert_array_equal(got, want)
     for got, want in zip(result.encoder.get_weights(), source.encoder.get_weights()):
         np.testing.assert_array_equal(got, want)
+
+
+def test_fit_head_starts_a_relu5_1_head_from_the_ridge_regression(vgg_weights, write_image, tmp_path, capsys,
+                                                                  tool):
+    from tf_cbam_style.api import load_model
+    from tf_cbam_style.models import AttentionAutoencoder
+    from tf_cbam_style.training_run import export_model
+
+    source = AttentionAutoencoder(depth="relu4_1", attention="cbam", encoder_weights=vgg_weights)
+    source.build()
+    path = str(tmp_path / "relu4_1.keras")
+    export_model(source, path)
+    for i in range(6):
+        write_image(f"photos/p{i}.png", 96, 80, seed=i)
+    out = str(tmp_path / "relu5_1.keras")
+    argv = ["--depth", "relu5_1", "--decoder-from", path, "--fit-head", str(tmp_path / "photos"),
+            "--fit-head-steps", "2", "-o", out]
+    assert tool.main(argv) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "relative error" in line]
+    errors = [float(line.split(": ")[1].split()[0]) for line in lines]
+    assert len(errors) == 3 and errors[1] < errors[0] and errors[1] < 1.0  # the ridge start beats the means
+    result = load_model(out)
+    weights = result.decoder.get_weights()
+    tail = len(source.decoder.weights)
+    for got, want in zip(weights[-tail:], source.decoder.get_weights()):
+        np.testing.assert_array_equal(got, want)  # only the head is fitted
+    assert np.isfinite(weights[0]).all() and np.abs(weights[6][1, 1]).sum() > 0
+
+
+def test_fit_head_needs_a_fresh_head(relu4_1_model, tmp_path, capsys, tool):
+    _, path = relu4_1_model
+    out = tmp_path / "x.keras"
+    assert tool.main(["--depth", "relu3_1", "--decoder-from", path, "--fit-head", str(tmp_path),
+                      "-o", str(out)]) == 2
+    assert "Received: fit_head=" in capsys.readouterr().err
+    assert not out.exists()

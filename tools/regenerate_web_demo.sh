@@ -8,6 +8,9 @@
 #                                       options.json (the page's defaults, from options.py) and
 #                                       conversion.json (source SavedModel and its sha256)
 #      web_demo/fidelity.json           none/float16/uint8 in Node.js (wasm) vs the SavedModel
+#      web_demo/models/<name>/          the same for every other model of web_demo/models.json
+#                                       (the page's Model menu; today cbam_relu3_1), from
+#                                       saved_models/<name>/1, with web_demo/fidelity_<name>.json
 #   3. web_demo/screenshot.png          headless Chromium driving the page (all three region
 #                                       settings; the shot shows the default run)
 #   4. the tests that the committed artifacts agree (-k committed)
@@ -25,6 +28,12 @@ export TF_CPP_MIN_LOG_LEVEL=2
 "$PYTHON" -m tf_cbam_style export tfjs saved_models/cbam_relu4_1 --out web_demo/model \
     --quantization float16 --overwrite \
     --report web_demo/fidelity.json --report-quantizations none,float16,uint8
+others="$("$PYTHON" -c "import json; print(' '.join(m['name'] for m in json.load(open('web_demo/models.json'))['models'][1:]))")"
+for name in $others; do
+  "$PYTHON" -m tf_cbam_style export saved-model "saved_models/$name/model.keras" --overwrite
+  "$PYTHON" -m tf_cbam_style export tfjs "saved_models/$name" --out "web_demo/models/$name" \
+      --quantization float16 --overwrite --report "web_demo/fidelity_$name.json"
+done
 (cd web_demo && npm ci)
 run="$(mktemp -d)"
 trap 'rm -rf "$run"' EXIT
@@ -37,8 +46,8 @@ image = Image.open(sys.argv[1]).convert("RGB")
 image = image.resize((960, round(image.height * 960 / image.width)), Image.LANCZOS)
 image.quantize(256).save(sys.argv[2], optimize=True)
 PY
-"$PYTHON" -m pytest -q tests/test_tfjs_convert.py tests/test_tfjs_node.py -k committed
+"$PYTHON" -m pytest -q tests/test_tfjs_convert.py tests/test_tfjs_node.py -k "committed or menu"
 if [ -z "${SKIP_BENCHMARK:-}" ]; then
   node tests/browser/benchmark.mjs --sizes 256,512 --repeat 3
 fi
-echo "Now commit: saved_models/cbam_relu4_1/1 web_demo/model web_demo/fidelity.json web_demo/screenshot.png"
+echo "Now commit: saved_models/*/1 web_demo/model web_demo/models web_demo/fidelity*.json web_demo/screenshot.png"

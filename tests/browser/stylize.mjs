@@ -63,6 +63,15 @@ async function main() {
       regionChoices: [...document.querySelectorAll('#region option')].map((option) => option.value),
     }));
 
+    // The Model menu (web_demo/models.json) and the model this page runs.
+    report.modelMenu = await page.evaluate(() => ({
+      model: window.demo.model,
+      disabled: document.getElementById('model-select').disabled,
+      options: [...document.querySelectorAll('#model-select option')].map((option) => ({
+        name: option.dataset.name, url: option.value, selected: option.selected,
+      })),
+    }));
+
     // A non-image upload gets a clear message.
     await page.setInputFiles('#content-file', {
       name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture'),

@@ -52,8 +52,9 @@ def missing_browser():
     return None
 
 
-def committed_model_problem():
-    """Why `web_demo/model` is not the conversion of the committed SavedModel, or None.
+def committed_model_problem(model_dir=COMMITTED_MODEL, saved_model=COMMITTED_SAVED_MODEL):
+    """Why `model_dir` (default `web_demo/model`) is not the float16
+    conversion of the committed SavedModel `saved_model`, or None.
 
     Checks what `conversion.json` records: the source folder, the digest of
     its graph and weights (`saved_model_digest`) and the quantization.
@@ -61,19 +62,32 @@ def committed_model_problem():
     from tf_cbam_style.tfjs.convert import read_conversion, saved_model_digest
 
     fix = f"run {REGENERATE} and commit its output"
-    if not (COMMITTED_MODEL / "model.json").is_file():
-        return f"web_demo/model/model.json is missing: {fix}"
-    info = read_conversion(COMMITTED_MODEL)
-    if info["saved_model_dir"] != REPO / COMMITTED_SAVED_MODEL:
-        return (f"web_demo/model was converted from {info['saved_model_dir']}, not "
-                f"{COMMITTED_SAVED_MODEL}: {fix}")
+    name = pathlib.Path(model_dir).relative_to(REPO).as_posix()
+    if not (model_dir / "model.json").is_file():
+        return f"{name}/model.json is missing: {fix}"
+    info = read_conversion(model_dir)
+    if info["saved_model_dir"] != REPO / saved_model:
+        return f"{name} was converted from {info['saved_model_dir']}, not {saved_model}: {fix}"
     if info.get("quantization") != COMMITTED_QUANTIZATION:
-        return f"web_demo/model has quantization {info.get('quantization')!r}, not float16: {fix}"
-    digest = saved_model_digest(REPO / COMMITTED_SAVED_MODEL)
+        return f"{name} has quantization {info.get('quantization')!r}, not float16: {fix}"
+    digest = saved_model_digest(REPO / saved_model)
     if info.get("saved_model_sha256") != digest:
-        return (f"{COMMITTED_SAVED_MODEL} changed since web_demo/model was converted "
+        return (f"{saved_model} changed since {name} was converted "
                 f"(sha256 {digest[:12]}..., recorded {str(info.get('saved_model_sha256'))[:12]}...): {fix}")
     return None
+
+
+def menu_models():
+    """The entries of web_demo/models.json (the page's Model menu), each with
+    `dir` (its converted model folder) and `saved_model` (the committed
+    SavedModel it must be the conversion of, `saved_models/<name>/1`)."""
+    import json
+
+    entries = json.loads((WEB_DEMO / "models.json").read_text())["models"]
+    for entry in entries:
+        entry["dir"] = (WEB_DEMO / entry["url"]).parent
+        entry["saved_model"] = f"saved_models/{entry['name']}/1"
+    return entries
 
 
 def tiny_converted_model(tmp_path_factory, tiny_model_path):

@@ -62,6 +62,40 @@ def check_model_path(path):
         )
 
 
+def resolve_model(path, depth, method):
+    """`--model` and `--depth`: the model file to load, or `None` for the default.
+
+    `--depth` names the shipped model of `method`'s attention at that depth
+    (`saved_models/<attention>_<depth>/model.keras`); it cannot be combined
+    with `--model`, which names a model (and so its depth) itself.
+
+    Raises:
+        ValueError: both are given.
+        FileNotFoundError: `--model` is not a model, or no model is shipped
+            at `--depth`.
+    """
+    if depth is not None and path is not None:
+        raise ValueError(
+            "`--depth` chooses a shipped model and `--model` names one; give only one of them. "
+            f"Received: model={path!r}, depth={depth!r}"
+        )
+    if depth is None:
+        check_model_path(path)
+        return path
+    from tf_cbam_style import api
+    from tf_cbam_style.options import METHODS
+
+    attention = METHODS[method].attention or "cbam"
+    shipped = api.default_model_path(attention, depth)
+    if not shipped.is_file():
+        there = sorted(p.parent.name for p in api.models_dir().glob(f"*/{api.KERAS_FILE}"))
+        raise FileNotFoundError(
+            f"`--depth`: no {attention} model is shipped at {depth} ({shipped} is missing; "
+            f"shipped: {', '.join(there) or 'none'}). Received: depth={depth!r}"
+        )
+    return str(shipped)
+
+
 def max_size(value, name):
     """`--max-size`-like limits: `N` -> `N`, `0` -> `None` (no limit)."""
     if value != 0 and value < MIN_IMAGE_SIZE:

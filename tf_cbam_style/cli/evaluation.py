@@ -10,6 +10,7 @@ import shlex
 import sys
 
 from tf_cbam_style.cli import common
+from tf_cbam_style.evaluation.methods import ALL_METHODS
 from tf_cbam_style.options import DEFAULT_STYLE_MAX_SIZE, MIN_IMAGE_SIZE
 
 SHARED_EVAL = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "data" / "eval"
@@ -53,8 +54,8 @@ def _add_model_arguments(p):
                    help="folder of the Magenta ONNX peer (default: ../shared/baselines/"
                         "magenta_arbitrary_onnx; left out when absent)")
     p.add_argument("--methods", type=_name_list, default=None,
-                   help="comma-separated methods (default: every available one of cbam, "
-                        "cbam_relu3_1, cbam_relu5_1, self_attention, adain, wct, style_swap, gatys, magenta)")
+                   help="comma-separated methods (default: every available one of "
+                        f"{', '.join(ALL_METHODS)}; <attention>_relu3_1 and _relu5_1 need their shipped model)")
     p.add_argument("--gatys-iterations", type=int, default=None, help="Adam steps of the gatys baseline")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 

@@ -21,11 +21,14 @@ def register(subparsers):
 
 
 def add_model_options(p):
-    """`--method`, `--model`, `--overwrite`, `--quiet`."""
+    """`--method`, `--model`, `--depth`, `--overwrite`, `--quiet`."""
     p.add_argument("--method", default="cbam", metavar="METHOD",
                    help=f"one of {', '.join(opts.METHOD_NAMES)} (default: cbam)")
     p.add_argument("--model", metavar="PATH",
                    help="a .keras model from `tf-cbam-style train` (default: the shipped model)")
+    p.add_argument("--depth", choices=opts.DEPTHS, default=None,
+                   help="encoder depth of the shipped model to use instead of --model "
+                   f"(default: {opts.DEFAULT_DEPTH})")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
@@ -147,7 +150,7 @@ def plan_stylize(args, say, warn):
             raise ValueError(f"`--style-scale` must be in (0, 4]. Received: style_scale={args.style_scale}")
         args.style_max_size = None  # the style is resized once, by the API, to the content's scale
     common.check_max_pixels(args.max_pixels)
-    common.check_model_path(args.model)
+    args.model = common.resolve_model(args.model, args.depth, args.method)
     options = _check_options(args)
     ignored = []
     contents = common.expand_images(args.content, "content", ignored)
@@ -283,7 +286,7 @@ def run_sheet(args):
     if args.size < opts.MIN_IMAGE_SIZE:
         raise ValueError(f"`--size` must be at least {opts.MIN_IMAGE_SIZE}. Received: size={args.size}")
     common.check_max_pixels(args.max_pixels)
-    common.check_model_path(args.model)
+    args.model = common.resolve_model(args.model, args.depth, args.method)
     ignored = []
     contents = [p for spec in args.contents for p in common.expand_images(spec, "contents", ignored)]
     styles = [p for spec in args.styles for p in common.expand_images(spec, "styles", ignored)]

@@ -6,8 +6,8 @@ import pathlib
 # Order of the tables: ours first, then the baselines, then the peer.
 PIPELINE_METHODS = ("cbam", "self_attention", "adain", "wct", "style_swap")
 EXTRA_DEPTHS = ("relu3_1", "relu5_1")
-ALL_METHODS = ("cbam", "cbam_relu3_1", "cbam_relu5_1", "self_attention", "adain", "wct",
-               "style_swap", "gatys", "magenta")
+ALL_METHODS = ("cbam", "cbam_relu3_1", "cbam_relu5_1", "self_attention", "self_attention_relu3_1",
+               "self_attention_relu5_1", "adain", "wct", "style_swap", "gatys", "magenta")
 
 Method = collections.namedtuple("Method", ["name", "stylize", "description"])
 Method.__doc__ = """One method: `stylize(content, style) -> (H, W, 3)` float32 in [0, 1].
@@ -22,8 +22,9 @@ Attributes:
 def model_paths(cbam_model=None, self_attention_model=None):
     """Model file per pipeline variant: `{"cbam": path, "self_attention": path, ...}`.
 
-    `cbam_relu3_1` / `cbam_relu5_1` are included only when
-    `saved_models/cbam_relu3_1/model.keras` (or relu5_1) exists.
+    The other depths (`cbam_relu3_1`, `self_attention_relu5_1`, ...) are
+    included only when their shipped model, e.g.
+    `saved_models/cbam_relu3_1/model.keras`, exists.
     """
     from tf_cbam_style import api
 
@@ -34,10 +35,11 @@ def model_paths(cbam_model=None, self_attention_model=None):
             else api.default_model_path("self_attention")
         ),
     }
-    for depth in EXTRA_DEPTHS:
-        path = api.models_dir() / f"cbam_{depth}" / api.KERAS_FILE
-        if path.is_file():
-            paths[f"cbam_{depth}"] = path
+    for attention in ("cbam", "self_attention"):
+        for depth in EXTRA_DEPTHS:
+            path = api.default_model_path(attention, depth)
+            if path.is_file():
+                paths[f"{attention}_{depth}"] = path
     return paths
 
 
@@ -92,8 +94,8 @@ def make_method(name, *, cbam_model=None, self_attention_model=None, magenta_dir
         )
     from tf_cbam_style import api
 
-    if name == "self_attention":
-        path, method = paths["self_attention"], "self_attention"
+    if name.startswith("self_attention"):
+        path, method = paths[name], "self_attention"
     elif name.startswith("cbam_"):
         path, method = paths[name], "cbam"
     else:
@@ -110,7 +112,12 @@ def make_method(name, *, cbam_model=None, self_attention_model=None, magenta_dir
         "wct": "WCT on relu4_1, same decoder",
         "style_swap": "single-scale style swap (Chen & Schmidt), same decoder",
     }
-    return Method(name, run, descriptions.get(name, f"ours: CBAM at {name[5:]}"))
+    if name not in descriptions:
+        attention, depth = name.rsplit("_relu", 1)
+        depth = "relu" + depth
+        descriptions[name] = (f"ours: CBAM at {depth}" if attention == "cbam"
+                              else f"AAMS self-attention at {depth}")
+    return Method(name, run, descriptions[name])
 
 
 def attention_map(content, cbam_model=None):

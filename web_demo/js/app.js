@@ -19,6 +19,8 @@ import { checkTiledSize, planTiles } from './tiling.js';
 
 const params = new URLSearchParams(window.location.search);
 const MODEL_URL = new URL(params.get('model') || 'model/model.json', window.location.href).href;
+// The models the Model menu offers (name, label, url relative to the page).
+const MODELS_URL = new URL('models.json', window.location.href).href;
 const OPTIONS_URL = optionsUrl(MODEL_URL);
 const SAMPLES = {
   content: ['samples/content_bird.jpg', 'samples/content_sailboat.jpg'],
@@ -449,8 +451,39 @@ function exportLastRun() {
   return { ...common, tiled: true, tiles, tileSeconds, progress, rgba: toBase64(lastRun.rgba) };
 }
 
+// Fills the Model menu from models.json; picking another model reloads the
+// page with ?model=<its url> (the other parameters kept). A ?model= that
+// models.json does not list is shown as its own entry. The menu is a
+// convenience: without models.json the page runs the model it was given.
+async function buildModelMenu() {
+  const select = $('model-select');
+  let models = [];
+  try {
+    const response = await fetch(MODELS_URL);
+    if (response.ok) models = (await response.json()).models || [];
+  } catch (error) {
+    console.warn(`No model menu: ${error.message}`);
+  }
+  const href = (entry) => new URL(entry.url, window.location.href).href;
+  if (!models.some((entry) => href(entry) === MODEL_URL)) {
+    models = [...models, { name: 'custom', label: `custom: ${params.get('model')}`, url: MODEL_URL }];
+  }
+  for (const entry of models) {
+    const option = new Option(entry.label, entry.url, false, href(entry) === MODEL_URL);
+    option.dataset.name = entry.name;
+    select.add(option);
+  }
+  select.disabled = models.length < 2;
+  select.addEventListener('change', () => {
+    const next = new URLSearchParams(window.location.search);
+    next.set('model', select.value);
+    window.location.search = next.toString();
+  });
+}
+
 async function start() {
   setStatus($('model-status'), 'model: downloading…');
+  const menuBuilt = buildModelMenu();
   try {
     config = await loadConfig();
   } catch (error) {
@@ -496,7 +529,7 @@ async function start() {
   setStatus($('model-status'), 'model: ready', 'ok');
   modelReady = true;
   setProgress(0, 'Ready: pick images and press Stylize.');
-  await samplesLoaded;
+  await Promise.all([samplesLoaded, menuBuilt]);
   updateRunButton();
   return ready;
 }
@@ -514,5 +547,9 @@ window.demo = {
   get maxSize() { return { ...MAX_SIZE }; },
   get backend() { return backendName; },
   get tiles() { return { ...TILES }; },
+  get model() {
+    const option = $('model-select').selectedOptions[0];
+    return { url: MODEL_URL, name: option ? option.dataset.name : null };
+  },
 };
 ready.catch((error) => console.error(error));
