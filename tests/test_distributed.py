@@ -18,6 +18,8 @@ import time
 import numpy as np
 import pytest
 
+from tf_cbam_style.local_cluster import free_ports, local_tf_config
+
 pytestmark = pytest.mark.multiworker
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -27,24 +29,8 @@ RUN_TIMEOUT = 420  # seconds for a whole cluster run on 2 shared cores
 DIGEST = "weights sha256 "
 
 
-def free_ports(n):
-    """`n` TCP ports that were free a moment ago (bound to port 0, then released)."""
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def tf_config(ports, index):
-    return json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                       "task": {"type": "worker", "index": index}})
-
-
 def start_worker(ports, index, data, out, log_path, extra=()):
-    env = dict(os.environ, TF_CONFIG=tf_config(ports, index),
+    env = dict(os.environ, TF_CONFIG=local_tf_config(ports, index),
                PYTHONPATH=os.pathsep.join([str(REPO)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     env.pop("TF_CBAM_STYLE_WORKER_RESTARTS", None)
     log = open(log_path, "a")
@@ -280,7 +266,7 @@ def test_wait_for_peers_returns_when_all_answer_and_times_out_otherwise():
     from tf_cbam_style.distributed import ClusterConfig, wait_for_peers
 
     ports = free_ports(3)
-    configs = [ClusterConfig(json.loads(tf_config(ports[:2], i))) for i in range(2)]
+    configs = [ClusterConfig(json.loads(local_tf_config(ports[:2], i))) for i in range(2)]
     errors = []
 
     def run(config):
@@ -295,7 +281,7 @@ def test_wait_for_peers_returns_when_all_answer_and_times_out_otherwise():
     for t in threads:
         t.join()
     assert errors == []
-    lonely = ClusterConfig(json.loads(tf_config([ports[0], ports[2]], 0)))
+    lonely = ClusterConfig(json.loads(local_tf_config([ports[0], ports[2]], 0)))
     started = time.monotonic()
     with pytest.raises(TimeoutError, match=f"worker 1 at 127.0.0.1:{ports[2]} did not answer within 1 s"):
         wait_for_peers(lonely, timeout=1)
@@ -305,11 +291,11 @@ def test_wait_for_peers_returns_when_all_answer_and_times_out_otherwise():
         with pytest.raises(TimeoutError, match=f"worker 1 at 127.0.0.1:{ports[2]} did not answer within 1 s"):
             wait_for_peers(lonely, timeout=1)
     # A peer whose listener acknowledged but that never calls back does not list this task.
-    stranger = ClusterConfig(json.loads(tf_config([ports[2], ports[0]], 0)))  # thinks ports[0] is ITS peer
+    stranger = ClusterConfig(json.loads(local_tf_config([ports[2], ports[0]], 0)))  # thinks ports[0] is ITS peer
     thread = threading.Thread(target=lambda: errors.append(_swallow(wait_for_peers, stranger, 3)))
     thread.start()
     with pytest.raises(TimeoutError, match=f"worker 1 at 127.0.0.1:{ports[2]} did not call back within 2 s"):
-        wait_for_peers(ClusterConfig(json.loads(tf_config([ports[0], ports[2]], 0))), timeout=2)
+        wait_for_peers(ClusterConfig(json.loads(local_tf_config([ports[0], ports[2]], 0))), timeout=2)
     thread.join()
 
 
@@ -329,7 +315,7 @@ def test_a_restarted_worker_meets_its_peer_even_while_the_peer_old_server_holds_
     from tf_cbam_style.distributed import ClusterConfig, wait_for_peers
 
     ports = free_ports(2)
-    configs = [ClusterConfig(json.loads(tf_config(ports, i))) for i in range(2)]
+    configs = [ClusterConfig(json.loads(local_tf_config(ports, i))) for i in range(2)]
     results = {}
     old_server = socket.create_server(("127.0.0.1", ports[0]))  # worker 0's old server: accepts, never answers
     drained = []
@@ -387,3 +373,15 @@ def test_train_refuses_a_bad_strategy_and_peer_timeout(write_image, tmp_path):
     with pytest.raises(ValueError, match="Received: peer_timeout=0"):
         train(str(tmp_path / "photos"), str(tmp_path / "run"), peer_timeout=0)
     assert not (tmp_path / "run").exists()
+
+
+def test_local_cluster_ports_and_tf_config():
+    ports = free_ports(3)
+    assert len(set(ports)) == 3 and all(0 < p < 65536 for p in ports)
+    config = json.loads(local_tf_config(ports, 2))
+    assert config == {"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                      "task": {"type": "worker", "index": 2}}
+    with pytest.raises(ValueError, match="Received: index=3"):
+        local_tf_config(ports, 3)
+    with pytest.raises(ValueError, match="Received: n=0"):
+        free_ports(0)

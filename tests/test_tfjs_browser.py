@@ -12,7 +12,6 @@ afresh. Skipped without Chromium (`apt-get install chromium`), `npm ci` in
 web_demo/, or any model (see tests/browser/support.py).
 """
 
-import importlib.util
 import json
 import pathlib
 import subprocess
@@ -20,13 +19,10 @@ import threading
 
 import numpy as np
 import pytest
+from browser import support  # tests/browser/support.py
 
 pytestmark = pytest.mark.tfjs
 
-_spec = importlib.util.spec_from_file_location(
-    "tfjs_test_support", pathlib.Path(__file__).parent / "browser" / "support.py")
-support = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(support)
 
 MEAN_ABS_TOLERANCE = support.MEAN_ABS_TOLERANCE
 MIN_PSNR_DB = support.MIN_PSNR_DB

@@ -434,14 +434,9 @@ def test_convert_refuses_to_replace_a_model_without_overwrite(tmp_path):
 
 
 def _support():
-    import importlib.util
-    import pathlib
+    from browser import support  # tests/browser/support.py
 
-    spec = importlib.util.spec_from_file_location(
-        "tfjs_test_support", pathlib.Path(__file__).parent / "browser" / "support.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return support
 
 
 def test_committed_model_is_the_committed_saved_model_converted():

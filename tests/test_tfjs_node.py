@@ -16,7 +16,6 @@ committed `web_demo/model` against the committed SavedModel it records (so
 the two never drift apart; a mismatch fails, naming the script that fixes it).
 """
 
-import importlib.util
 import json
 import math
 import pathlib
@@ -25,13 +24,10 @@ import subprocess
 
 import numpy as np
 import pytest
+from browser import support  # tests/browser/support.py
 
 pytestmark = pytest.mark.tfjs
 
-_spec = importlib.util.spec_from_file_location(
-    "tfjs_test_support", pathlib.Path(__file__).parent / "browser" / "support.py")
-support = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(support)
 
 MEAN_ABS_TOLERANCE = support.MEAN_ABS_TOLERANCE
 MIN_PSNR_DB = support.MIN_PSNR_DB
@@ -45,13 +41,7 @@ OPTION_SETS = {
 
 @pytest.fixture(scope="module")
 def tfjs_model(tmp_path_factory, tiny_model_path):
-    reason = support.missing_node_modules()
-    if reason:
-        pytest.skip(reason)
-    result = support.tiny_converted_model(tmp_path_factory, tiny_model_path)
-    if isinstance(result, str):
-        pytest.skip(result)
-    return result
+    return support.node_model_or_skip(tmp_path_factory, tiny_model_path)
 
 
 def _check_close(saved_model, model_dir, content, style, options, mask=None):

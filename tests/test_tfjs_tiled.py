@@ -11,21 +11,16 @@ a photo stylized in tiles (scripts/run_graph_model.mjs --tile-size) against
 the same photo in one pass.
 """
 
-import importlib.util
 import json
-import pathlib
 import shutil
 import subprocess
 
 import numpy as np
 import pytest
+from browser import support  # tests/browser/support.py
 
 pytestmark = pytest.mark.tfjs
 
-_spec = importlib.util.spec_from_file_location(
-    "tfjs_test_support", pathlib.Path(__file__).parent / "browser" / "support.py")
-support = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(support)
 
 CALLS = support.REPO / "tests" / "browser" / "tiling_calls.mjs"
 # The tiny model's tiles of a 96 x 160 photo against one pass over it: each
@@ -278,13 +273,7 @@ def test_tile_size_below_the_model_minimum_is_refused():
 
 @pytest.fixture(scope="module")
 def tfjs_model(tmp_path_factory, tiny_model_path):
-    reason = support.missing_node_modules()
-    if reason:
-        pytest.skip(reason)
-    result = support.tiny_converted_model(tmp_path_factory, tiny_model_path)
-    if isinstance(result, str):
-        pytest.skip(result)
-    return result
+    return support.node_model_or_skip(tmp_path_factory, tiny_model_path)
 
 
 def _photo(height, width):

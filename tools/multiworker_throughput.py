@@ -21,23 +21,14 @@ import argparse
 import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+from tf_cbam_style.local_cluster import free_ports, local_tf_config
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
-
-
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def _worker(args):
@@ -73,15 +64,14 @@ def _worker(args):
 def _run(args, workers, strategy):
     """Runs one configuration; returns the timed epochs' steps per second."""
     with tempfile.TemporaryDirectory() as tmp:
-        ports = _free_ports(workers)
+        ports = free_ports(workers)
         processes = []
         times = os.path.join(tmp, "times.json")
         for index in range(workers):
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
             env.pop("TF_CONFIG", None)
             if strategy == "multi-worker" and workers > 1:
-                env["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
-                                               "task": {"type": "worker", "index": index}})
+                env["TF_CONFIG"] = local_tf_config(ports, index)
             command = [sys.executable, __file__, "--worker", "--data", args.data, "--out", os.path.join(tmp, "run"),
                        "--depth", args.depth, "--crop-size", str(args.crop_size), "--batch-size",
                        str(args.batch_size), "--steps", str(args.steps), "--epochs", str(args.epochs),

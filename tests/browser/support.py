@@ -1,7 +1,7 @@
 """Shared by tests/test_tfjs_*.py: what the TF.js tests need, or why they skip.
 
-Loaded by path (tests/ has no conftest hook for it), so it has no pytest
-fixtures of its own; the test modules wrap these functions.
+Imported as `from browser import support` (pytest puts tests/ on the path);
+it has no pytest fixtures of its own: the test modules wrap these functions.
 """
 
 import pathlib
@@ -109,6 +109,20 @@ def tiny_converted_model(tmp_path_factory, tiny_model_path):
                            overwrite=True)
         convert_saved_model(saved_model, model_dir)
     return model_dir, saved_model
+
+
+def node_model_or_skip(tmp_path_factory, tiny_model_path):
+    """`tiny_converted_model`'s `(model_dir, saved_model_dir)` for the Node.js
+    runner, or `pytest.skip` with the reason (no `npm ci`, no converter)."""
+    import pytest
+
+    reason = missing_node_modules()
+    if reason:
+        pytest.skip(reason)
+    result = tiny_converted_model(tmp_path_factory, tiny_model_path)
+    if isinstance(result, str):
+        pytest.skip(result)
+    return result
 
 
 def page_model(tmp_path_factory, tiny_model_path):
