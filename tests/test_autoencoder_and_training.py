@@ -113,6 +113,32 @@ def test_saved_model_round_trip(tmp_path, rng):
     assert restored.get_config()["encoder_weights"] is None
 
 
+def test_archive_without_encoder_weights_reads_them_from_the_vgg_file(tmp_path, rng, vgg_weights):
+    import os
+
+    from tf_cbam_style.models.attention_autoencoder import AttentionAutoencoder
+    from tf_cbam_style.models.vgg19_encoder import VGG19Encoder
+    from tf_cbam_style.training import export_model
+
+    kept, slim = (AttentionAutoencoder(depth="relu3_1", encoder_weights=vgg_weights, store_encoder_weights=flag)
+                  for flag in (True, False))
+    for model in (kept, slim):
+        model.build()
+    slim.set_weights(kept.get_weights())
+    paths = [export_model(m, str(tmp_path / f"{name}.keras")) for m, name in ((kept, "kept"), (slim, "slim"))]
+    encoder_bytes = 4 * kept.encoder.count_params()
+    assert os.path.getsize(paths[0]) - os.path.getsize(paths[1]) > 0.95 * encoder_bytes
+    restored = keras.saving.load_model(paths[1], compile=False)
+    assert restored.get_config()["encoder_weights"] == "auto" and not restored.store_encoder_weights
+    for got, want in zip(restored.get_weights(), kept.get_weights()):
+        np.testing.assert_array_equal(got, want)  # the encoder from the file, the rest from the archive
+    images = rng.uniform(size=(1, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_array_equal(restored(images)["reconstruction"].numpy(),
+                                  kept(images)["reconstruction"].numpy())
+    with pytest.raises(ValueError, match="Received: weights=None"):
+        VGG19Encoder(weights=None, store_weights=False)
+
+
 def test_scan_skips_non_images_and_broken_files(write_image, tmp_path):
     for i in range(3):
         write_image(f"photos/ok_{i}.jpg", seed=i)

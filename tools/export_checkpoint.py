@@ -29,6 +29,10 @@ def main(argv=None):
     parser.add_argument("--upsampling", default="bilinear", choices=("nearest", "bilinear"))
     parser.add_argument("--perceptual-layer-weights", default="balanced", choices=("aams", "balanced"))
     parser.add_argument("--eval-data", default=None, help="held-out photos: print PSNR/SSIM at 256 px")
+    parser.add_argument("--no-encoder-weights", action="store_true",
+                        help="leave the frozen VGG19 weights out of the archive (loading reads them from "
+                             "$TF_CBAM_STYLE_VGG_WEIGHTS or the download): how the relu5_1 models ship, "
+                             "at 52 MB instead of 104 MB")
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
 
@@ -46,7 +50,8 @@ def main(argv=None):
 
     layer_weights = None if args.perceptual_layer_weights == "aams" else "balanced"
     model = AttentionAutoencoder(depth=args.depth, attention=args.attention,
-                                 decoder_upsampling=args.upsampling, perceptual_layer_weights=layer_weights)
+                                 decoder_upsampling=args.upsampling, perceptual_layer_weights=layer_weights,
+                                 store_encoder_weights=not args.no_encoder_weights)
     model.build()
     model.load_weights(checkpoint)
     export_model(model, args.out)

@@ -75,6 +75,12 @@ class AttentionAutoencoder(keras.Model):
         encoder_weights: where the VGG19 weights come from, see
             `VGG19Encoder`. Saved models store `None`: their weights live in
             the archive.
+        store_encoder_weights: bool, whether saved archives hold the frozen
+            VGG19 encoder's weights (default `True`: the archive runs
+            offline). With `False` they are left out and a loaded model
+            reads them from `$TF_CBAM_STYLE_VGG_WEIGHTS` or the
+            `"imagenet"` download (`encoder_weights="auto"`); the relu5_1
+            models ship so, at half the size.
         **kwargs: standard model arguments such as `name`.
 
     Call arguments:
@@ -107,6 +113,7 @@ class AttentionAutoencoder(keras.Model):
         decoder_upsampling="bilinear",
         skip_statistics=False,
         encoder_weights="auto",
+        store_encoder_weights=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -137,7 +144,9 @@ class AttentionAutoencoder(keras.Model):
         self.decoder_upsampling = decoder_upsampling
         self.skip_statistics = bool(skip_statistics)
         self.encoder_weights = encoder_weights
-        self.encoder = VGG19Encoder(depth=depth, weights=encoder_weights, name="encoder")
+        self.store_encoder_weights = bool(store_encoder_weights)
+        self.encoder = VGG19Encoder(depth=depth, weights=encoder_weights,
+                                    store_weights=self.store_encoder_weights, name="encoder")
         self.attention = make_attention(attention)
         self.decoder = Decoder(
             depth=depth, upsampling=decoder_upsampling, skip_statistics=skip_statistics, name="decoder"
@@ -274,8 +283,10 @@ class AttentionAutoencoder(keras.Model):
                 "perceptual_layer_weights": self.perceptual_layer_weights,
                 "decoder_upsampling": self.decoder_upsampling,
                 "skip_statistics": self.skip_statistics,
-                # A saved model carries its own encoder weights.
-                "encoder_weights": None,
+                # A saved model carries its own encoder weights, unless it
+                # leaves them out: then it reads them from the VGG19 file.
+                "encoder_weights": None if self.store_encoder_weights else "auto",
+                "store_encoder_weights": self.store_encoder_weights,
             }
         )
         return config

@@ -58,6 +58,17 @@ def resolve_vgg_weights(weights="auto"):
     return weights
 
 
+class _UnstoredConv2D(keras.layers.Conv2D):
+    """A `Conv2D` whose weights saved archives leave out (an encoder with
+    `store_weights=False` re-reads them from the VGG19 weights file)."""
+
+    def save_own_variables(self, store):
+        pass
+
+    def load_own_variables(self, store):
+        pass
+
+
 @keras.saving.register_keras_serializable(package="tf_cbam_style")
 class VGG19Encoder(keras.layers.Layer):
     """ImageNet VGG19 cut at `relu3_1`, `relu4_1` or `relu5_1`, frozen.
@@ -72,6 +83,12 @@ class VGG19Encoder(keras.layers.Layer):
             `"imagenet"` or a path to a Keras weights file of
             `keras.applications.VGG19(include_top=False)`; `None` leaves the
             weights random (used when a saved model restores its own).
+        store_weights: bool, whether saved `.keras` archives hold the
+            (frozen, public) VGG19 weights. Defaults to `True`, so that a
+            saved model runs offline. With `False` an archive leaves them out
+            and loading reads them from `weights` again: a relu5_1 model's
+            archive shrinks from 104 MB to 52 MB, at the price of needing the
+            weights file (or the download) to load.
         **kwargs: standard layer arguments such as `name` and `dtype`.
 
     Call arguments:
@@ -83,6 +100,10 @@ class VGG19Encoder(keras.layers.Layer):
         `(batch, height / s, width / s, c)` with `(s, c)` = `(4, 256)`,
         `(8, 512)` or `(16, 512)` for the three depths.
 
+    Raises:
+        ValueError: for an unknown `depth`, or `store_weights=False` with
+            `weights=None` (nothing to load the weights from).
+
     Example:
 
     >>> encoder = VGG19Encoder(depth="relu3_1", weights=None)
@@ -93,21 +114,28 @@ class VGG19Encoder(keras.layers.Layer):
         - [Simonyan & Zisserman, 2014](https://arxiv.org/abs/1409.1556).
     """
 
-    def __init__(self, depth="relu4_1", weights="auto", **kwargs):
+    def __init__(self, depth="relu4_1", weights="auto", store_weights=True, **kwargs):
         super().__init__(**kwargs)
         if depth not in DEPTHS:
             raise ValueError(
                 f"`depth` must be one of {DEPTHS}. Received: depth={depth!r}"
             )
+        if not store_weights and weights is None:
+            raise ValueError(
+                "`store_weights=False` needs `weights` to load the VGG19 weights from. "
+                f"Received: weights={weights!r}"
+            )
         self.depth = depth
         self.weights_source = weights
+        self.store_weights = bool(store_weights)
+        conv_class = keras.layers.Conv2D if self.store_weights else _UnstoredConv2D
         self.conv_layers = []
         for spec in _VGG19_LAYERS:
             if spec == "pool":
                 continue
             name, filters = spec
             self.conv_layers.append(
-                keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=name)
+                conv_class(filters, 3, padding="same", activation="relu", name=name)
             )
             if _relu_name(name) == depth:
                 break
@@ -165,5 +193,6 @@ class VGG19Encoder(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"depth": self.depth, "weights": self.weights_source})
+        config.update({"depth": self.depth, "weights": self.weights_source,
+                       "store_weights": self.store_weights})
         return config
