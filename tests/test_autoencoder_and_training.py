@@ -139,6 +139,20 @@ def test_archive_without_encoder_weights_reads_them_from_the_vgg_file(tmp_path, 
         VGG19Encoder(weights=None, store_weights=False)
 
 
+def test_archive_without_encoder_weights_and_no_vgg_file_is_a_clear_error(tmp_path, vgg_weights, monkeypatch):
+    from tf_cbam_style import api
+    from tf_cbam_style.models.attention_autoencoder import AttentionAutoencoder
+    from tf_cbam_style.training import export_model
+
+    model = AttentionAutoencoder(depth="relu3_1", encoder_weights=vgg_weights, store_encoder_weights=False)
+    model.build()
+    path = export_model(model, str(tmp_path / "slim.keras"))
+    monkeypatch.setenv("TF_CBAM_STYLE_VGG_WEIGHTS", str(tmp_path / "missing.h5"))
+    with pytest.warns(UserWarning):  # Keras' own, when the build fails
+        with pytest.raises(FileNotFoundError, match=r"TF_CBAM_STYLE_VGG_WEIGHTS.*Received: path="):
+            api.load_model(path)
+
+
 def test_scan_skips_non_images_and_broken_files(write_image, tmp_path):
     for i in range(3):
         write_image(f"photos/ok_{i}.jpg", seed=i)

@@ -56,6 +56,12 @@ def load_model(path=None, attention="cbam", depth=opts.DEFAULT_DEPTH):
 
     Returns:
         The model; loaded models are cached per path.
+
+    Raises:
+        FileNotFoundError: `path` is not a model file or folder; or its
+            archive leaves out the VGG19 weights (the relu5_1 models) and
+            the weights file cannot be found (nor downloaded).
+        ValueError: the file holds another kind of model.
     """
     import keras
 
@@ -80,6 +86,18 @@ def load_model(path=None, attention="cbam", depth=opts.DEFAULT_DEPTH):
             raise ValueError(
                 "`path` must hold an AttentionAutoencoder. "
                 f"Received: path='{path}' holding {type(model).__name__}"
+            )
+        if not model.encoder.built:
+            # An archive without the VGG19 weights (store_encoder_weights=False)
+            # builds its encoder from the weights file; Keras turns a failure
+            # there into a warning and an unbuilt model.
+            from tf_cbam_style.models.vgg19_encoder import WEIGHTS_ENV_VAR
+
+            raise FileNotFoundError(
+                "`path` holds a model whose archive leaves out the VGG19 encoder weights, and they "
+                f"could not be loaded: set ${WEIGHTS_ENV_VAR} to the Keras weights file of "
+                "keras.applications.VGG19(include_top=False), or load it once online. "
+                f"Received: path='{path}'"
             )
         _MODEL_CACHE[key] = (mtime, model)
     return _MODEL_CACHE[key][1]
