@@ -90,7 +90,7 @@ def test_fit_head_starts_a_relu5_1_head_from_the_ridge_regression(vgg_weights, w
         write_image(f"photos/p{i}.png", 96, 80, seed=i)
     out = str(tmp_path / "relu5_1.keras")
     argv = ["--depth", "relu5_1", "--decoder-from", path, "--fit-head", str(tmp_path / "photos"),
-            "--fit-head-steps", "2", "-o", out]
+            "--fit-head-steps", "2", "--fit-head-ridge-batches", "2", "-o", out]
     assert tool.main(argv) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if "relative error" in line]
     errors = [float(line.split(": ")[1].split()[0]) for line in lines]

@@ -58,6 +58,8 @@ def main(argv=None):
                         help="photo folder: fit a deeper result's fresh head to the relu4_1 features first")
     parser.add_argument("--fit-head-steps", type=int, default=200, help="Adam steps of --fit-head after its ridge start (batch 8)")
     parser.add_argument("--fit-head-lr", type=float, default=1e-4, help="learning rate of --fit-head")
+    parser.add_argument("--fit-head-ridge-batches", type=int, default=16,
+                        help="batches of 8 crops the ridge start of --fit-head is solved on")
     parser.add_argument("-o", "--out", required=True, help="the .keras file to write")
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
@@ -113,7 +115,8 @@ def main(argv=None):
             print("error: `--fit-head` fits the fresh head of a result deeper than a relu4_1 "
                   f"`--decoder-from`. Received: fit_head={args.fit_head!r}, depth={depth!r}", file=sys.stderr)
             return 2
-        fit_head(combined, args.fit_head, args.fit_head_steps, args.fit_head_lr)
+        fit_head(combined, args.fit_head, args.fit_head_steps, args.fit_head_lr,
+                 ridge_batches=args.fit_head_ridge_batches)
     export_model(combined, args.out)
     kept = "the attention of " + args.attention_from if attention_model else f"a fresh {args.attention} attention"
     print(f"Wrote {args.out}: {depth}, {kept}, the decoder of {args.decoder_from}"
