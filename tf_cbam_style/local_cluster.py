@@ -7,6 +7,7 @@ heavy, so a launcher need not load TensorFlow.
 
 Example:
 
+>>> import json
 >>> ports = free_ports(2)
 >>> json.loads(local_tf_config(ports, 1))["task"]
 {'type': 'worker', 'index': 1}
