@@ -58,18 +58,23 @@ def demo_url(tfjs_model):
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def page_report(demo_url, tmp_path_factory):
-    out = tmp_path_factory.mktemp("browser")
-    screenshot = str(out / "screenshot.png")
-    command = ["node", str(support.REPO / "tests" / "browser" / "stylize.mjs"),
-               "--url", f"{demo_url}?max_content={TEST_SIZE}&max_style={TEST_SIZE}",
-               "--out", str(out), "--screenshot", screenshot]
+def _drive_page(url, out, screenshot=None):
+    """Runs tests/browser/stylize.mjs on `url` into `out`; its report.json, with `dir`."""
+    command = ["node", str(support.REPO / "tests" / "browser" / "stylize.mjs"), "--url", url, "--out", str(out)]
+    if screenshot:
+        command += ["--screenshot", screenshot]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
     report["dir"] = out
     return report
+
+
+@pytest.fixture(scope="module")
+def page_report(demo_url, tmp_path_factory):
+    out = tmp_path_factory.mktemp("browser")
+    return _drive_page(f"{demo_url}?max_content={TEST_SIZE}&max_style={TEST_SIZE}", out,
+                       screenshot=str(out / "screenshot.png"))
 
 
 def _tensor(report, run, key):
@@ -108,47 +113,27 @@ def test_model_menu_lists_models_json_with_the_default_selected(page_report):
 
 
 @pytest.fixture(scope="module")
-def other_depth_report(tmp_path_factory):
+def other_depth_report(demo_url, tmp_path_factory):
     """The page opened with ?model= the menu's second entry (another encoder
-    depth) and its three runs, with that entry; skipped when its committed
-    conversion does not match its SavedModel."""
-    reason = support.missing_browser()
-    if reason:
-        pytest.skip(reason)
+    depth, served from web_demo/ by the same server) and its three runs,
+    with that entry; skipped when its committed conversion does not match
+    its SavedModel."""
     entry = support.menu_models()[1]
     problem = support.committed_model_problem(entry["dir"], entry["saved_model"])
     if problem:
         pytest.skip(problem)
-    from tf_cbam_style.tfjs.server import make_server
-
-    server = make_server(support.WEB_DEMO, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        out = tmp_path_factory.mktemp("browser_depth")
-        url = (f"http://127.0.0.1:{server.server_address[1]}/?model={entry['url']}"
-               f"&max_content={TEST_SIZE}&max_style={TEST_SIZE}")
-        command = ["node", str(support.REPO / "tests" / "browser" / "stylize.mjs"), "--url", url, "--out", str(out)]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
-        assert result.returncode == 0, result.stderr[-3000:]
-    finally:
-        server.shutdown()
-        server.server_close()
-    report = json.loads((out / "report.json").read_text())
-    report["dir"] = out
-    return report, entry
+    url = f"{demo_url}?model={entry['url']}&max_content={TEST_SIZE}&max_style={TEST_SIZE}"
+    return _drive_page(url, tmp_path_factory.mktemp("browser_depth")), entry
 
 
-@pytest.mark.browser
-def test_model_menu_runs_the_other_depth_like_its_saved_model(other_depth_report):
+def _assert_default_run_matches(saved_model, report):
+    """The page's default run against `saved_model` on the page's own input tensors."""
     from tf_cbam_style.tfjs.fidelity import compare
 
-    report, entry = other_depth_report
-    assert report["errors"] == []
-    assert report["modelMenu"]["model"]["name"] == entry["name"]
-    assert [o["selected"] for o in report["modelMenu"]["options"]][1]
-    image, attention = _reference(support.REPO / entry["saved_model"], report, "default")
+    image, attention = _reference(saved_model, report, "default")
     stylized = _tensor(report, "default", "stylized")
+    assert stylized.shape == image.shape
+    assert max(stylized.shape[1:3]) == TEST_SIZE
     _, mean_diff, db = compare(image, stylized)
     assert mean_diff < MEAN_ABS_TOLERANCE
     assert db > MIN_PSNR_DB
@@ -157,18 +142,17 @@ def test_model_menu_runs_the_other_depth_like_its_saved_model(other_depth_report
 
 
 @pytest.mark.browser
-def test_page_output_matches_saved_model(page_report, tfjs_model):
-    from tf_cbam_style.tfjs.fidelity import compare
+def test_model_menu_runs_the_other_depth_like_its_saved_model(other_depth_report):
+    report, entry = other_depth_report
+    assert report["errors"] == []
+    assert report["modelMenu"]["model"]["name"] == entry["name"]
+    assert [o["selected"] for o in report["modelMenu"]["options"]][1]
+    _assert_default_run_matches(support.REPO / entry["saved_model"], report)
 
-    image, attention = _reference(tfjs_model[1], page_report, "default")
-    stylized = _tensor(page_report, "default", "stylized")
-    assert stylized.shape == image.shape
-    assert max(stylized.shape[1:3]) == TEST_SIZE
-    _, mean_diff, db = compare(image, stylized)
-    assert mean_diff < MEAN_ABS_TOLERANCE
-    assert db > MIN_PSNR_DB
-    _, att_mean, _ = compare(attention, _tensor(page_report, "default", "attention"))
-    assert att_mean < MEAN_ABS_TOLERANCE
+
+@pytest.mark.browser
+def test_page_output_matches_saved_model(page_report, tfjs_model):
+    _assert_default_run_matches(tfjs_model[1], page_report)
 
 
 def _matte(saved_model, report):

@@ -256,7 +256,7 @@ def stylize(
     if depth not in opts.DEPTHS:
         raise ValueError(f"`depth` must be one of {opts.DEPTHS}. Received: depth={depth!r}")
     if model is None:
-        model = load_model(attention=options.spec.attention or "cbam", depth=depth)
+        model = load_model(attention=opts.model_attention(options.method), depth=depth)
     elif not hasattr(model, "encoder"):
         model = load_model(model)
     transfer = opts.transfer_for(options.method, model.attention_kind)

@@ -97,6 +97,16 @@ def check_method(method):
     return method
 
 
+def model_attention(method):
+    """The attention of the shipped model that `method` runs on.
+
+    A method with an attention of its own (`self_attention`) needs a model
+    trained with it; the others (`cbam`, `adain`, `wct`, `style_swap`) run
+    on the CBAM model (its encoder and decoder).
+    """
+    return METHODS[check_method(method)].attention or "cbam"
+
+
 def transfer_for(method, attention_kind):
     """The transfer kind of `method` for a model trained with `attention_kind`.
 

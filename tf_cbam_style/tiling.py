@@ -277,9 +277,7 @@ def stylize_tiled(model, content, style, options, *, mask=None, tile_size=DEFAUL
         # through the pipeline without it: colour statistics barely depend on
         # the scale, and every tile then gets the same map.
         preview = {**state, "color_transfer": tf.constant(0.0)}
-        for name, stage in stages[2:]:
-            if name == "output":
-                break
+        for _, stage in stages[2:-1]:  # from the transfer to the decoder; the output stage is last
             preview.update(stage(preview))
         color_transform = pipeline.color_transform(preview["decoded"], state["style_image"])
     global_attention = model.attend(state["content_features"][depth])["attention"].numpy()[0]

@@ -145,15 +145,14 @@ def fit_head(model, photos, steps, learning_rate, batch_size=8, seed=0, ridge_ba
 
     from tf_cbam_style.data import make_dataset, scan_image_folder
 
-    blocks = model.decoder.blocks
-    head = blocks[: blocks.index("relu4_1")]
+    decoder = model.decoder
+    head_end = decoder.blocks.index("relu4_1")
+    head = decoder.blocks[:head_end]
     convs = [layer for layer in head if isinstance(layer, keras.layers.Conv2D)]
     variables = [v for layer in head if isinstance(layer, keras.layers.Layer) for v in layer.trainable_variables]
 
-    def run_head(x, layers=head):
-        for layer in layers:
-            x = tf.image.resize(x, 2 * tf.shape(x)[1:3], method="bilinear") if isinstance(layer, str) else layer(x)
-        return x
+    def run_head(x):
+        return decoder.run_blocks(x, head_end)
 
     @tf.function
     def features_of(images):
@@ -181,7 +180,8 @@ def fit_head(model, photos, steps, learning_rate, batch_size=8, seed=0, ridge_ba
     inputs, targets = [], []
     for _ in range(ridge_batches):
         source, target = features_of(next(batches))
-        inputs.append(run_head(source, head[: head.index(convs[-1]) - 1]).numpy().reshape(-1, source.shape[-1]))
+        before_last = decoder.run_blocks(source, head.index(convs[-1]) - 1)  # up to its padding
+        inputs.append(before_last.numpy().reshape(-1, source.shape[-1]))
         targets.append(target.numpy().reshape(-1, target.shape[-1]))
     x, y = np.concatenate(inputs).astype(np.float64), np.concatenate(targets).astype(np.float64)
     x_mean, y_mean = x.mean(0), y.mean(0)

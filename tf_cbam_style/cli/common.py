@@ -83,9 +83,9 @@ def resolve_model(path, depth, method):
         check_model_path(path)
         return path
     from tf_cbam_style import api
-    from tf_cbam_style.options import METHODS
+    from tf_cbam_style.options import model_attention
 
-    attention = METHODS[method].attention or "cbam"
+    attention = model_attention(method)
     shipped = api.default_model_path(attention, depth)
     if not shipped.is_file():
         there = sorted(p.parent.name for p in api.models_dir().glob(f"*/{api.KERAS_FILE}"))

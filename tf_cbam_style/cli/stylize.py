@@ -198,7 +198,7 @@ def run_stylize(args):
         if not args.quiet:
             tqdm.write(message, file=sys.stdout)
 
-    model = api.load_model(args.model, attention=options.spec.attention or "cbam")
+    model = api.load_model(args.model, attention=opts.model_attention(options.method))
     content_path, fit, styles = None, None, set()
     progress = tqdm(total=len(jobs), unit="image", disable=args.quiet or not batch, file=sys.stderr)
     with progress as bar:
@@ -313,7 +313,7 @@ def run_sheet(args):
     from tf_cbam_style.io import save_image
     from tf_cbam_style.sheet import colorize, contact_sheet
 
-    model = api.load_model(args.model, attention=opts.METHODS[args.method].attention or "cbam")
+    model = api.load_model(args.model, attention=opts.model_attention(args.method))
     grid = [[None] + ([None] if args.attention else []) + style_images]
     with tqdm(total=len(contents) * len(styles), unit="image", disable=args.quiet,
               file=sys.stderr) as bar:

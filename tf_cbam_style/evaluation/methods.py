@@ -3,11 +3,15 @@
 import collections
 import pathlib
 
+from tf_cbam_style import options as opts
+
 # Order of the tables: ours first, then the baselines, then the peer.
 PIPELINE_METHODS = ("cbam", "self_attention", "adain", "wct", "style_swap")
-EXTRA_DEPTHS = ("relu3_1", "relu5_1")
-ALL_METHODS = ("cbam", "cbam_relu3_1", "cbam_relu5_1", "self_attention", "self_attention_relu3_1",
-               "self_attention_relu5_1", "adain", "wct", "style_swap", "gatys", "magenta")
+# The shipped models at the other depths run as `<attention>_<depth>`.
+EXTRA_DEPTHS = tuple(depth for depth in opts.DEPTHS if depth != opts.DEFAULT_DEPTH)
+ALL_METHODS = tuple(
+    name for attention in opts.ATTENTIONS for name in (attention, *(f"{attention}_{d}" for d in EXTRA_DEPTHS))
+) + ("adain", "wct", "style_swap", "gatys", "magenta")
 
 Method = collections.namedtuple("Method", ["name", "stylize", "description"])
 Method.__doc__ = """One method: `stylize(content, style) -> (H, W, 3)` float32 in [0, 1].
@@ -35,7 +39,7 @@ def model_paths(cbam_model=None, self_attention_model=None):
             else api.default_model_path("self_attention")
         ),
     }
-    for attention in ("cbam", "self_attention"):
+    for attention in opts.ATTENTIONS:
         for depth in EXTRA_DEPTHS:
             path = api.default_model_path(attention, depth)
             if path.is_file():

@@ -18,6 +18,10 @@ UPSAMPLINGS = ("nearest", "bilinear")
 _BILINEAR_UP = "bilinear x2"
 
 
+def _upsample_bilinear(x):
+    return tf.image.resize(x, 2 * tf.shape(x)[1:3], method="bilinear")
+
+
 def skip_layers(depth):
     """The encoder layers whose statistics a skip-statistics decoder at `depth` uses."""
     return tuple(s for s in _DECODER_SPECS[depth] if isinstance(s, str) and s != "up")
@@ -162,12 +166,27 @@ class Decoder(keras.layers.Layer):
             )
         return self._run(inputs, {}, 1.0)[1]
 
+    def run_blocks(self, inputs, stop):
+        """The activations after the first `stop` entries of `blocks`, raw.
+
+        Without statistics (their points pass the activations through) and
+        without the output scaling of `call`: the warm-start tool fits a
+        deeper decoder's first layers with it.
+        """
+        x = inputs
+        for layer in self.blocks[:stop]:
+            if layer is _BILINEAR_UP:
+                x = _upsample_bilinear(x)
+            elif not isinstance(layer, str):
+                x = layer(x)
+        return x
+
     def _run(self, inputs, statistics, weight):
         x = inputs
         seen = {}
         for layer in self.blocks:
             if layer is _BILINEAR_UP:
-                x = tf.image.resize(x, 2 * tf.shape(x)[1:3], method="bilinear")
+                x = _upsample_bilinear(x)
                 continue
             if isinstance(layer, str):
                 mean, std = feature_statistics(x)
