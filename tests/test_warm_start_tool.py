@@ -51,6 +51,12 @@ def test_bad_arguments_get_one_line_errors_and_write_nothing(relu4_1_model, tmp_
     assert tool.main(["--attention-from", path, "--depth", "relu3_1", "--decoder-from", path,
                          "-o", str(out)]) == 2
     assert "`--attention-from` is a relu4_1 model. Received: depth='relu3_1'" in capsys.readouterr().err
+    assert tool.main(["--depth", "relu3_1", "--decoder-from", path, "--fit-head-ridge-batches", "-1",
+                      "-o", str(out)]) == 2
+    assert "Received: fit_head_steps=200, fit_head_ridge_batches=-1" in capsys.readouterr().err
+    assert tool.main(["--depth", "relu5_1", "--decoder-from", path, "--fit-head", str(tmp_path / "nope"),
+                      "-o", str(out)]) == 2
+    assert "`--fit-head` must be a folder of photos. Received: fit_head=" in capsys.readouterr().err
     assert not out.exists()
     out.write_bytes(b"keep")
     assert tool.main(["--depth", "relu3_1", "--decoder-from", path, "-o", str(out)]) == 2
