@@ -87,6 +87,54 @@ def test_foreground_composite_keeps_background(rng):
     np.testing.assert_allclose(out["image"].numpy()[0, 40:56, 40:56], stylized[0, 40:56, 40:56], atol=1e-2)
 
 
+def _disc_scene(size=128, radius=37, center=(61, 70)):
+    """A photo with a known object (a red disc on grey) and a blocky attention map of it, one value per 8 px."""
+    y, x = np.mgrid[0:size, 0:size]
+    distance = np.hypot(y - center[0], x - center[1]) - radius  # < 0 inside
+    disc = (distance <= 0).astype(np.float32)
+    photo = np.where(disc[..., None] > 0, [[[0.8, 0.1, 0.1]]], [[[0.4, 0.4, 0.4]]]).astype(np.float32)
+    attention = disc.reshape(size // 8, 8, size // 8, 8).mean(axis=(1, 3))
+    return photo[None], disc, distance, attention[None, ..., None]
+
+
+def test_refined_matte_follows_the_object_and_keeps_the_photo():
+    photo, disc, distance, attention = _disc_scene()
+    stylized = np.full_like(photo, 0.9)
+    soft_layer = ForegroundComposite(refine_radius=0)
+    refined = ForegroundComposite()(stylized, photo, attention)
+    soft = soft_layer(stylized, photo, attention)
+    m, s = refined["matte"].numpy()[0, ..., 0], soft["matte"].numpy()[0, ..., 0]
+    iou = lambda a: ((a >= 0.5) & (disc > 0)).sum() / ((a >= 0.5) | (disc > 0)).sum()  # noqa: E731
+    assert iou(m) > 0.97 and iou(m) > iou(s)
+    # The background, meant to stay the photo: the soft matte leaks the
+    # stylized image into it, the refined one hardly at all.
+    outside = disc == 0
+    leak = lambda out: np.abs(out["image"].numpy()[0] - photo[0]).max(-1)[outside].mean()  # noqa: E731
+    assert leak(refined) < 0.2 * leak(soft)
+    # Farther from the object's edge than the filter's reach (16 px) plus the
+    # blocky attention's error (one feature pixel, 8 px), the matte is exact.
+    far_inside, far_outside = distance < -24, distance > 24
+    np.testing.assert_allclose(m[far_inside], 1.0, atol=1e-4)
+    np.testing.assert_allclose(m[far_outside], 0.0, atol=1e-4)
+    np.testing.assert_allclose(refined["image"].numpy()[0][far_outside], photo[0][far_outside], atol=1e-4)
+
+
+def test_refine_is_the_guided_filter_of_the_binarised_soft_matte(rng):
+    from tf_cbam_style.layers import GuidedFilter
+
+    photo = rng.uniform(size=(1, 40, 48, 3)).astype(np.float32)
+    attention = rng.uniform(size=(1, 5, 6, 1)).astype(np.float32)
+    layer = ForegroundComposite(refine_radius=3, refine_epsilon=1e-2)
+    soft = layer.soft_matte(attention, (40, 48))
+    expected = np.clip(GuidedFilter(radius=3, epsilon=1e-2)(tf.cast(soft >= 0.5, tf.float32), photo).numpy(), 0, 1)
+    np.testing.assert_allclose(layer.refine(soft, photo).numpy(), expected, atol=1e-6)
+    out = layer(photo * 0.5, photo, attention)  # the content is the guide
+    np.testing.assert_allclose(out["matte"].numpy(), expected, atol=1e-6)
+    # refine_radius=0: the soft matte is the matte.
+    unrefined = ForegroundComposite(refine_radius=0)
+    np.testing.assert_array_equal(unrefined.refine(soft, photo).numpy(), soft.numpy())
+
+
 def test_pad_and_crop_restore_the_size():
     x = tf.random.uniform((1, 33, 41, 3))
     padded = PadToMultiple(8)(x)
@@ -95,13 +143,24 @@ def test_pad_and_crop_restore_the_size():
     assert CropLike(upsample=8)(tf.zeros((1, 5, 6, 1)), x).shape == (1, 33, 41, 1)
 
 
-@pytest.mark.parametrize("layer", [MultiStrokeFusion(num_regions=3, theta=20.0), ForegroundComposite(softness=0.1),
+@pytest.mark.parametrize("layer", [MultiStrokeFusion(num_regions=3, theta=20.0),
+                                   ForegroundComposite(softness=0.1, refine_radius=4, refine_epsilon=1e-2),
                                    ColorPreservation(), PadToMultiple(4), CropLike(upsample=2)],
                          ids=lambda layer: type(layer).__name__)
 def test_serialization_round_trip(layer):
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert type(restored) is type(layer)
     assert restored.get_config() == layer.get_config()
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"softness": 0}, "Received: softness=0"), ({"feather": -1.0}, "Received: feather=-1.0"),
+    ({"refine_radius": 2.5}, "Received: refine_radius=2.5"), ({"refine_radius": -1}, "Received: refine_radius=-1"),
+    ({"refine_epsilon": 0.0}, "Received: refine_epsilon=0.0"),
+])
+def test_foreground_composite_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ForegroundComposite(**kwargs)
 
 
 def test_bad_arguments():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tf_cbam_style import options as opts
 from tf_cbam_style.evaluation import saliency_benchmark as sb
 from tf_cbam_style.cli import main as cli_main  # saliency, count-params, paper-figure
 
@@ -158,21 +159,28 @@ def test_score_maps(model_dir, vgg_weights, tmp_path):
 def test_region_scores_known_properties(model_dir, tmp_path, rng):
     items = sb.saliency_items(_write_dataset(tmp_path / "data", count=1))
     style = rng.uniform(size=(48, 48, 3)).astype(np.float32)
+    ours = sb.Refinement(opts.MATTE_REFINE_RADIUS, opts.MATTE_REFINE_EPSILON, "rgb", True)
     refinements = [sb.Refinement(0, 0.0, "rgb", True), sb.Refinement(2, 1e-3, "rgb", True),
-                   sb.Refinement(2, 1e-3, "grey", False)]
+                   sb.Refinement(2, 1e-3, "grey", False), ours]
     rows = sb.region_scores(items, {"cbam": model_dir["cbam"]}, style, size=56, refinements=refinements)
-    names = ["pipeline matte", "hard (m >= 0.5)", "hard + gf r2 eps1e-03 rgb", "gf r2 eps1e-03 grey"]
+    names = ["pipeline matte", "soft matte (unrefined)", "hard (m >= 0.5)", "hard + gf r2 eps1e-03 rgb",
+             "gf r2 eps1e-03 grey", "hard + gf r8 eps1e-03 rgb"]
     assert [(r.source, r.matte) for r in rows] == (
         [(sb.ATTENTION_SOURCE, n) for n in names] + [(sb.ORACLE_SOURCE, n) for n in names])
     assert rows[0].composite_error < 1e-5  # the pipeline composites with the formula used here
     assert all(math.isnan(r.composite_error) for r in rows[1:])
-    for pipeline, hard in ((rows[0], rows[1]), (rows[4], rows[5])):
-        assert hard.iou == pytest.approx(pipeline.iou)  # the same pixels are >= 0.5
+    n = len(names)
+    for first in (0, n):
+        pipeline, soft, hard, same = rows[first], rows[first + 1], rows[first + 2], rows[first + 5]
+        assert hard.iou == pytest.approx(soft.iou)  # the same pixels are >= 0.5
         for mode in ("foreground", "background"):  # a binary matte keeps the photo exactly
             if math.isfinite(getattr(hard, f"{mode}_delta_e")):
                 assert getattr(hard, f"{mode}_delta_e") == pytest.approx(0.0, abs=1e-6)
+        # The pipeline's matte is its soft matte with the pipeline's own refinement.
+        for column in sb.REGION_COLUMNS:
+            assert getattr(same, column) == pytest.approx(getattr(pipeline, column), abs=1e-4, nan_ok=True)
     # The human mask's own matte finds the square object (the attention of an untrained model need not).
-    assert rows[4].iou > 0.6
+    assert rows[n].iou > 0.6
     summary = sb.summarize_regions(rows + rows)
     assert summary[("cbam", sb.ORACLE_SOURCE, "hard (m >= 0.5)")]["images"] == 2
     assert "hard + gf r2 eps1e-03 rgb" in sb.regions_table(summary)
@@ -269,8 +277,9 @@ def test_saliency_command_writes_the_report(model_dir, vgg_weights, tmp_path, ca
     assert [r["map"] for r in maps] == ["gaussian_prior", "vgg_relu4_1_mean", "cbam_relu3_1"]
     with open(out / "regions.csv", encoding="utf-8") as f:
         regions = list(csv.DictReader(f))
-    assert [r["matte"] for r in regions] == ["pipeline matte", "hard (m >= 0.5)", "hard + gf r2 eps1e-03 rgb"] * 2
-    assert [r["source"] for r in regions] == [sb.ATTENTION_SOURCE] * 3 + [sb.ORACLE_SOURCE] * 3
+    assert [r["matte"] for r in regions] == ["pipeline matte", "soft matte (unrefined)", "hard (m >= 0.5)",
+                                             "hard + gf r2 eps1e-03 rgb"] * 2
+    assert [r["source"] for r in regions] == [sb.ATTENTION_SOURCE] * 4 + [sb.ORACLE_SOURCE] * 4
     assert "| map | images |" in (out / "saliency.md").read_text(encoding="utf-8")
     before = (out / "saliency.csv").read_bytes()
     capsys.readouterr()

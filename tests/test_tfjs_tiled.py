@@ -205,18 +205,77 @@ def test_identity_tiles_take_the_style_colours_from_the_global_pass():
     np.testing.assert_allclose(half, 0.5 * image + 0.5 * plain, atol=1e-5)
 
 
+def _refined_reference(matte, content, size, radius, epsilon):
+    """The pipeline's refinement of a matte resampled to `size`: binarise, guided filter, clip."""
+    import tensorflow as tf
+
+    from tf_cbam_style.layers import GuidedFilter
+
+    m = tf.image.resize(matte[None], size, "bilinear")
+    hard = tf.cast(m >= 0.5, tf.float32)
+    return np.clip(GuidedFilter(radius=radius, epsilon=epsilon)(hard, content[None]).numpy()[0], 0, 1)
+
+
+@pytest.mark.parametrize("radius,epsilon", [(1, 1e-3), (3, 1e-2)])
+def test_guided_filter_matches_the_python_layer(rng, radius, epsilon):
+    from tf_cbam_style.layers import GuidedFilter
+    from tf_cbam_style.layers.guided_filter import box_mean
+
+    guide = rng.random((11, 14, 3)).astype(np.float32)
+    p = rng.random((11, 14)).astype(np.float32)
+    expected = GuidedFilter(radius=radius, epsilon=epsilon)(p[None, ..., None], guide[None]).numpy()[0, ..., 0]
+    out = _fn("guidedFilter", p.ravel().tolist(), guide.ravel().tolist(), 11, 14, radius, epsilon,
+              float32=[0, 1])
+    np.testing.assert_allclose(np.reshape(out, (11, 14)), expected, atol=2e-5)
+    box = _fn("boxMean", p.ravel().tolist(), 11, 14, radius, float32=[0])
+    np.testing.assert_allclose(np.reshape(box, (11, 14)), box_mean(p[None, ..., None], radius).numpy()[0, ..., 0],
+                               atol=1e-6)
+    # RGBA bytes, as the page holds the photo: 4 values per pixel, times 1/255.
+    rgba = np.concatenate([np.round(guide * 255), np.full((11, 14, 1), 255.0)], -1).astype(np.float32)
+    out = _fn("guidedFilter", p.ravel().tolist(), rgba.ravel().tolist(), 11, 14, radius, epsilon,
+              {"channels": 4, "scale": 1 / 255}, float32=[0, 1])
+    expected = GuidedFilter(radius=radius, epsilon=epsilon)(p[None, ..., None], rgba[None, ..., :3] / 255).numpy()
+    np.testing.assert_allclose(np.reshape(out, (11, 14)), expected[0, ..., 0], atol=2e-5)
+
+
+def test_matte_rows_of_any_band_equal_the_whole_photos_refined_matte(rng):
+    content = rng.random((20, 24, 3)).astype(np.float32)
+    matte = rng.random((5, 6, 1)).astype(np.float32)
+    expected = _refined_reference(matte, content, (20, 24), 2, 1e-2)[..., 0]
+    options = {"refineRadius": 2, "refineEpsilon": 1e-2}
+    for y0, y1 in ((0, 20), (0, 3), (5, 12), (17, 20)):
+        out = _fn("matteRows", matte.ravel().tolist(), 5, 6, content.ravel().tolist(), 20, 24, y0, y1, options,
+                  float32=[0, 3])
+        np.testing.assert_allclose(np.reshape(out, (y1 - y0, 24)), expected[y0:y1], atol=2e-5)
+    # Without a refinement (an options.json from before it): the resampled matte.
+    import tensorflow as tf
+
+    out = _fn("matteRows", matte.ravel().tolist(), 5, 6, content.ravel().tolist(), 20, 24, 0, 20, {},
+              float32=[0, 3])
+    np.testing.assert_allclose(np.reshape(out, (20, 24)),
+                               tf.image.resize(matte[None], (20, 24), "bilinear").numpy()[0, ..., 0], atol=1e-5)
+    assert _fn("matteRefinement", _config()) == {"refineRadius": 8, "refineEpsilon": 1e-3}
+    assert _fn("matteRefinement", {}) == {"refineRadius": 0, "refineEpsilon": 1e-3}
+
+
 @pytest.mark.parametrize("region", [0, 1, 2])
-def test_region_composite_with_the_global_matte(rng, region):
+@pytest.mark.parametrize("refine", [False, True], ids=["resampled", "refined"])
+def test_region_composite_with_the_global_matte(rng, region, refine):
     import tensorflow as tf
 
     stylized = rng.random((20, 24, 3)).astype(np.float32)
     content = rng.random((20, 24, 3)).astype(np.float32)
     matte = rng.random((5, 6, 1)).astype(np.float32)
-    m = tf.image.resize(matte[None], (20, 24), "bilinear").numpy()[0]
+    if refine:
+        m = _refined_reference(matte, content, (20, 24), 2, 1e-2)
+        options = {"band": 7, "refineRadius": 2, "refineEpsilon": 1e-2}
+    else:
+        m = tf.image.resize(matte[None], (20, 24), "bilinear").numpy()[0]
+        options = {"band": 7}
     expected = {0: stylized, 1: m * stylized + (1 - m) * content, 2: m * content + (1 - m) * stylized}[region]
     out = _fn("compositeRegion", stylized.ravel().tolist(), content.ravel().tolist(), 20, 24,
-              matte.ravel().tolist(), 5, 6, region, {"band": 7}, float32=[0, 1, 4])
-    np.testing.assert_allclose(np.reshape(out, expected.shape), expected, atol=1e-5)
+              matte.ravel().tolist(), 5, 6, region, options, float32=[0, 1, 4])
+    np.testing.assert_allclose(np.reshape(out, expected.shape), expected, atol=3e-5)
 
 
 # ---------------------------------------------------------------------------

@@ -43,6 +43,27 @@ def test_resize_window_equals_tf_resize_then_crop(rng):
                                    atol=1e-5)
 
 
+@pytest.mark.parametrize("window", [(0, 0, 40, 48), (8, 16, 32, 48), (24, 0, 48, 24), (32, 40, 48, 56)])
+def test_matte_window_equals_the_whole_photos_refined_matte(rng, window):
+    import tensorflow as tf
+
+    from tf_cbam_style.layers import ForegroundComposite
+
+    composite = ForegroundComposite(refine_radius=3, refine_epsilon=1e-2)
+    content = rng.uniform(size=(43, 51, 3)).astype(np.float32)  # padded to 48 x 56 at stride 8
+    soft = rng.uniform(size=(6, 7, 1)).astype(np.float32)
+    whole = tf.image.resize(soft[None], (48, 56), method="bilinear")[:, :43, :51]
+    expected = composite.refine(whole, content[None]).numpy()[0]
+    y0, x0, y1, x1 = window
+    got = tiling.matte_window(composite, soft, (48, 56), content, window)
+    assert got.shape == (y1 - y0, x1 - x0, 1)
+    inside = expected[y0:y1, x0:x1]
+    np.testing.assert_allclose(got[:inside.shape[0], :inside.shape[1]], inside, atol=1e-5)
+    # A user mask is used as given: resampled, not refined.
+    np.testing.assert_allclose(tiling.matte_window(composite, soft, (48, 56), content, window, refine=False),
+                               tiling.resize_window(soft, (48, 56), window))
+
+
 def test_seam_score_known_answers(rng):
     plan = tiling.plan_tiles(128, 128, 64, 16, stride=8)
     y, x = np.mgrid[0:128, 0:128] / 128.0
@@ -69,6 +90,10 @@ def test_tiled_matches_untiled_and_shows_no_seam(model, rng):
     assert difference.mean() < 0.01, difference.mean()
     plan = tiling.plan_tiles(192, 256, 128, tiling.effective_overlap(128), 8)
     assert tiling.seam_score(tiled.image, plan) < 1.2 * max(tiling.seam_score(whole.image, plan), 1.0)
+    # The background mode keeps the photo where the (refined) matte says so, tiled or not.
+    whole_bg = tcs.stylize(content, style, model=model, tile_size=None, region="background")
+    tiled_bg = tcs.stylize(content, style, model=model, tile_size=128, region="background")
+    assert np.abs(tiled_bg.image - whole_bg.image).mean() < 0.01
 
 
 def test_memory_check_refuses_before_work():

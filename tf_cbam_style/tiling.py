@@ -5,7 +5,9 @@ sees, so that every tile is stylized with the same transforms:
 
 1. Global pass: the photo downscaled to `global_size` px gives the
    attention (the multiplicative attention of CBAM or self-attention), the
-   saliency map, the stroke-fusion centroids and the region matte, once.
+   saliency map, the stroke-fusion centroids and the region's soft matte,
+   once (each tile's matte is then refined against the full-resolution
+   photo, `matte_window`).
    The style is encoded and whitened once. The downscaled photo also runs
    through the rest of the pipeline once, without the colour transfer, to
    give the colour transfer's map (`StylizePipeline.color_transform`) that
@@ -141,6 +143,44 @@ def resize_window(image, full_size, window):
     top = image[ly][:, lx] * (1 - fx)[None, :, None] + image[ly][:, hx] * fx[None, :, None]
     bottom = image[hy][:, lx] * (1 - fx)[None, :, None] + image[hy][:, hx] * fx[None, :, None]
     return (top * (1 - fy)[:, None, None] + bottom * fy[:, None, None]).astype(np.float32)
+
+
+def matte_window(composite, soft_matte, full_size, content, window, refine=True):
+    """The region matte of the untiled pipeline, on one `window` of the photo.
+
+    The soft matte (`ForegroundComposite.soft_matte` at feature resolution)
+    is resampled (`resize_window`) to the window grown by the refinement's
+    reach (`composite.reach` px, within the photo), refined there against
+    the photo (`composite.refine`) and cropped back, which equals the whole
+    photo's refined matte on the window exactly. Rows and columns of the
+    window past the photo (the stride padding) repeat its last ones.
+
+    Args:
+        composite: the pipeline's `ForegroundComposite`.
+        soft_matte: `(h, w, 1)` soft matte.
+        full_size: `(H', W')` it is resampled to (the padded photo's size,
+            or the photo's for a user mask).
+        content: `(H, W, 3)` photo in [0, 1], the guide.
+        window: `(y0, x0, y1, x1)` in the padded photo.
+        refine: `False` for a user mask (used as given: resampled only).
+
+    Returns:
+        `(y1 - y0, x1 - x0, 1)` float32 in [0, 1].
+    """
+    import tensorflow as tf
+
+    if not refine or composite.refine_radius == 0:
+        return resize_window(soft_matte, full_size, window)
+    height, width = content.shape[:2]
+    y0, x0, y1, x1 = window
+    reach = composite.reach
+    grown = (max(0, y0 - reach), max(0, x0 - reach), min(height, y1 + reach), min(width, x1 + reach))
+    gy0, gx0, gy1, gx1 = grown
+    soft = resize_window(soft_matte, full_size, grown)
+    refined = composite.refine(tf.constant(soft[None]),
+                               tf.constant(np.asarray(content[gy0:gy1, gx0:gx1], np.float32)[None])).numpy()[0]
+    inside = refined[y0 - gy0:min(y1, height) - gy0, x0 - gx0:min(x1, width) - gx0]
+    return np.pad(inside, [(0, y1 - y0 - inside.shape[0]), (0, x1 - x0 - inside.shape[1]), (0, 0)], mode="edge")
 
 
 def _feather(window, size, overlap):
@@ -284,13 +324,14 @@ def stylize_tiled(model, content, style, options, *, mask=None, tile_size=DEFAUL
     saliency = state["saliency"]
     centroids = pipeline.fusion.centroids(saliency, tensors["num_regions"])
     feature_size = (global_h // stride, global_w // stride)
-    matte_small = pipeline.composite.matte(saliency, feature_size).numpy()[0]
-    if mask is not None and float(np.max(mask)) >= 0:
+    matte_small = pipeline.composite.soft_matte(saliency, feature_size).numpy()[0]
+    refine_matte = not (mask is not None and float(np.max(mask)) >= 0)  # a user mask is used as given
+    if refine_matte:
+        matte_size = (padded_h, padded_w)
+    else:
         matte_small = resize_window(np.asarray(mask, np.float32)[..., None], (height, width),
                                     (0, 0, height, width))
         matte_size = (height, width)
-    else:
-        matte_size = (padded_h, padded_w)
     saliency_small = saliency.numpy()[0]
     style_features = state["style_features"]
     style_whitened = pipeline.wct.whiten(style_features[depth])
@@ -373,7 +414,8 @@ def stylize_tiled(model, content, style, options, *, mask=None, tile_size=DEFAUL
                 "saliency": tf.constant(resize_window(saliency_small, full_features, (fy0, fx0, fy1, fx1))[None]),
                 "centroids": centroids,
                 "content_whitening": whitening,
-                "matte": tf.constant(resize_window(matte_small, matte_size, (y0, x0, y1, x1))[None]),
+                "matte": tf.constant(matte_window(pipeline.composite, matte_small, matte_size, content, window,
+                                                  refine=refine_matte)[None]),
                 **tensors,
             }
             if color_transform is not None:

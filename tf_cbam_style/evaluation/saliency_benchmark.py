@@ -23,10 +23,11 @@ Maps scored (all min-max normalised per image, like the models' maps):
   attention map).
 
 Region mattes (`region_scores`): the pipeline's own matte (the `"matte"`
-output of `api.pipeline_function`, from the attention through 2-means,
-sigmoid and feathering), optionally refined by `GuidedFilter` against the
-photo, against the human mask, and the photo-fidelity of the
-`region="foreground"` / `"background"` composites.
+output of `api.pipeline_function`: the attention through 2-means, sigmoid
+and feathering to a soft matte, then binarised and snapped to the photo by
+`GuidedFilter`), its soft matte before that refinement, and other
+refinements of the soft matte, against the human mask, and the
+photo-fidelity of the `region="foreground"` / `"background"` composites.
 """
 
 import collections
@@ -54,21 +55,24 @@ MapRow = collections.namedtuple("MapRow", ["id", "map", "mae", "max_f", "auc"])
 MapRow.__doc__ = "Scores of one map kind on one image (max_f: that image's own max F)."
 
 Refinement = collections.namedtuple("Refinement", ["radius", "epsilon", "guide", "hard"])
-Refinement.__doc__ = """A refinement of the pipeline's matte `m`.
+Refinement.__doc__ = """A refinement of the pipeline's soft matte `m` (`ForegroundComposite.soft_matte`).
 
 Attributes:
-    radius: guided-filter window radius in image pixels; 0 = no filter.
+    radius: guided-filter window radius in image pixels; 0 = no filter
+        (with `hard=False`: the soft matte itself).
     epsilon: guided-filter regularisation (guide in [0, 1]).
     guide: `"rgb"` (the photo) or `"grey"` (its BT.601 luminance).
     hard: binarise first, `m >= 0.5`, then filter (He et al.'s feathering
         of a binary mask); `False` filters the soft matte itself.
 
 The refined matte is `clip(GuidedFilter(radius, epsilon)(m', guide), 0, 1)`
-with `m' = m` or `m >= 0.5`.
+with `m' = m` or `m >= 0.5`. The pipeline's own refinement is
+`Refinement(options.MATTE_REFINE_RADIUS, options.MATTE_REFINE_EPSILON,
+"rgb", True)`.
 """
 
 # The settings `tf-cbam-style saliency --measure regions` tries by default
-# (after the unrefined pipeline matte); results in docs/results.md.
+# (after the pipeline's matte and its soft matte); results in docs/results.md.
 DEFAULT_REFINEMENTS = (
     Refinement(0, 0.0, "rgb", True),
     Refinement(8, 1e-3, "rgb", False), Refinement(16, 1e-3, "rgb", False),
@@ -100,12 +104,16 @@ def parse_refinement(text):
     return Refinement(radius, epsilon, guide, hard == "hard")
 
 
+SOFT_NAME = "soft matte (unrefined)"
+SOFT = Refinement(0, 0.0, "rgb", False)
+
+
 def refinement_name(refinement):
     """`Refinement` -> a short label such as `hard + gf r4 eps1e-03 rgb`."""
     if refinement is None:
         return "pipeline matte"
     if refinement.radius == 0:
-        return "hard (m >= 0.5)" if refinement.hard else "pipeline matte"
+        return "hard (m >= 0.5)" if refinement.hard else SOFT_NAME
     name = f"gf r{refinement.radius} eps{refinement.epsilon:.0e} {refinement.guide}"
     return ("hard + " + name) if refinement.hard else name
 
@@ -427,12 +435,13 @@ def composite_scores(stylized, content, matte, human):
 
 
 def oracle_matte(pipeline, human):
-    """The pipeline's matte for an attention map equal to the human mask.
+    """The pipeline's soft matte for an attention map equal to the human mask.
 
     The `(H, W)` mask is padded (symmetric) to the encoder stride,
     area-downsampled to the attention's resolution (as the pipeline treats
     a user mask) and put through the pipeline's own
-    `ForegroundComposite.matte`.
+    `ForegroundComposite.soft_matte`; `(H, W)` in [0, 1], before the
+    refinement against the photo.
     """
     import tensorflow as tf
 
@@ -441,7 +450,25 @@ def oracle_matte(pipeline, human):
     padded = np.pad(human, ((0, (-h) % stride), (0, (-w) % stride)), mode="symmetric")
     small = tf.image.resize(padded[None, :, :, None].astype(np.float32),
                             (padded.shape[0] // stride, padded.shape[1] // stride), method="area")
-    return pipeline.composite.matte(small, padded.shape).numpy()[0, :h, :w, 0]
+    return pipeline.composite.soft_matte(small, padded.shape).numpy()[0, :h, :w, 0]
+
+
+def attention_soft_matte(pipeline, content, inputs, transfer):
+    """The pipeline's soft matte from the model's attention: `(H, W)` in [0, 1].
+
+    Runs the pipeline's `encoder` and `attention` stages on `inputs` (the
+    pipeline's input and option dict) and its `ForegroundComposite.soft_matte`
+    on the saliency, cropped to the `(H, W, 3)` photo as the `output` stage
+    does before it refines the matte.
+    """
+    import tensorflow as tf
+
+    state = {k: tf.constant(v) for k, v in inputs.items()}
+    for _, stage in pipeline.stages(transfer)[:2]:
+        state.update(stage(state))
+    h, w = content.shape[:2]
+    padded_size = tf.shape(state["saliency"])[1:3] * pipeline.stride
+    return pipeline.composite.soft_matte(state["saliency"], padded_size).numpy()[0, :h, :w, 0]
 
 
 def region_scores(items, models, style, size=320, refinements=DEFAULT_REFINEMENTS, oracle=True,
@@ -453,16 +480,17 @@ def region_scores(items, models, style, size=320, refinements=DEFAULT_REFINEMENT
     foreground and background composites are formed with the pipeline's
     formula (`composites`). On the first photo of each model the pipeline
     also runs with `region="foreground"` and `"background"`, and the largest
-    difference is recorded (`composite_error`). Each refined matte
-    (`refine_matte`) is composited the same way.
+    difference is recorded (`composite_error`). The soft matte before the
+    pipeline's refinement (`attention_soft_matte`) and each refinement of it
+    (`refine_matte`) are composited the same way.
 
     Args:
         items: list of `SaliencyItem`.
         models: `{label: model or path}`.
         style: `(Hs, Ws, 3)` style image in [0, 1].
         size: longer side of the photos.
-        refinements: list of `Refinement` to try (the unrefined pipeline
-            matte always comes first).
+        refinements: list of `Refinement` of the soft matte to try (the
+            pipeline's matte and the soft matte always come first).
         oracle: also score the `ORACLE_SOURCE` mattes.
         progress: show a tqdm bar.
 
@@ -490,28 +518,33 @@ def region_scores(items, models, style, size=320, refinements=DEFAULT_REFINEMENT
             method = "self_attention" if model.attention_kind == "self_attention" else "cbam"
             function = api.pipeline_function(model, opts.transfer_for(method, model.attention_kind))
 
-            def run(region):
-                inputs = {"content_image": content[None], "style_image": style[None],
-                          **opts.option_inputs(opts.StylizeOptions(method=method, region=region))}
-                return function(inputs)
+            pipeline = StylizePipeline(model)
+            transfer = opts.transfer_for(method, model.attention_kind)
 
-            outputs = run("all")
+            def inputs(region):
+                return {"content_image": content[None], "style_image": style[None],
+                        **opts.option_inputs(opts.StylizeOptions(method=method, region=region))}
+
+            outputs = function(inputs("all"))
             stylized = outputs["stylized_image"].numpy()[0]
-            mattes = {ATTENTION_SOURCE: outputs["matte"].numpy()[0, ..., 0]}
+            mattes = {ATTENTION_SOURCE: (outputs["matte"].numpy()[0, ..., 0],
+                                         attention_soft_matte(pipeline, content, inputs("all"), transfer))}
             if oracle:
-                mattes[ORACLE_SOURCE] = oracle_matte(StylizePipeline(model), human)
+                soft = oracle_matte(pipeline, human)
+                refined = pipeline.composite.refine(tf.constant(soft[None, :, :, None]), guides["rgb"])
+                mattes[ORACLE_SOURCE] = (refined.numpy()[0, ..., 0], soft)
             error = math.nan
             if index == 0:
-                expected = composites(stylized, content, mattes[ATTENTION_SOURCE])
-                error = max(float(np.abs(run(region)["stylized_image"].numpy()[0] - image).max())
+                expected = composites(stylized, content, mattes[ATTENTION_SOURCE][0])
+                error = max(float(np.abs(function(inputs(region))["stylized_image"].numpy()[0] - image).max())
                             for region, image in zip(("foreground", "background"), expected))
-            for source, matte in mattes.items():
+            for source, (matte, soft) in mattes.items():
                 scores = composite_scores(stylized, content, matte, human)
                 rows.append(RegionRow(item.id, label, source, refinement_name(None),
                                       composite_error=error if source == ATTENTION_SOURCE else math.nan,
                                       **scores))
-                for refinement, layer in filters:
-                    refined = refine_matte(matte[None, :, :, None], guides[refinement.guide], refinement,
+                for refinement, layer in [(SOFT, None)] + filters:
+                    refined = refine_matte(soft[None, :, :, None], guides[refinement.guide], refinement,
                                            layer)[0, ..., 0]
                     rows.append(RegionRow(item.id, label, source, refinement_name(refinement),
                                           composite_error=math.nan,

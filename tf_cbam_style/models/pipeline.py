@@ -25,7 +25,9 @@ run-time inputs), and the profiler (each stage timed on its own). The stages:
    decoder reproduces the colours of the coloured features only in part
    (docs/ablation.md);
 6. `output`: colour preservation, the region composite (`region`
-   foreground / background) and the attention map at image resolution.
+   foreground / background, with the attention-derived matte snapped to the
+   photo's edges by a guided filter, or the user's mask as given) and the
+   attention map at image resolution.
 """
 
 import numpy as np
@@ -260,7 +262,8 @@ class StylizePipeline:
         if "matte" in state:  # a tile's crop of the whole photo's matte
             matte = state["matte"]
         else:
-            matte = self.composite.matte(state["saliency"], padded_size)[:, :h, :w, :]
+            soft = self.composite.soft_matte(state["saliency"], padded_size)[:, :h, :w, :]
+            matte = self.composite.refine(soft, content)
         if "mask_image" in state:
             matte = tf.where(state["use_mask"], state["mask_image"], matte)
         region = tf.cast(state["region"], tf.int32)

@@ -50,7 +50,8 @@ def page_options():
     Returns:
         `options.web_demo_options()` (camelCase keys: `alpha`,
         `strokeScales`, `numRegions`, `maxNumRegions`, `preserveColor`,
-        `region`, `regions`, `minImageSize`, `styleMaxSize`,
+        `region`, `regions`, `colorTransfer*`, `matteRefineRadius` (px)
+        and `matteRefineEpsilon`, `minImageSize`, `styleMaxSize`,
         `maxTiledPixels`, `tiledBytesPerPixel`) plus `maxContentSize`,
         `maxStyleSize` (pixels), `strokeScaleChoices` (floats in (0, 1],
         fine to coarse), `tileSize`, `tileOverlap` and `tileAlign` (pixels).

@@ -18,8 +18,12 @@
 //    the overlaps; then the colour transfer with the global map (the end of
 //    the pipeline's `decoder` stage), colour preservation (`preserveColor`, once, with the
 //    whole photo's statistics) and the region composite with the global matte
-//    resampled to full resolution, in the order of the pipeline's `output`
-//    stage (tf_cbam_style/models/pipeline.py).
+//    resampled to full resolution, binarised and snapped to the full-resolution
+//    photo's edges by the same guided filter as the pipeline's (`matteRows`),
+//    in the order of the pipeline's `output` stage
+//    (tf_cbam_style/models/pipeline.py). The global matte was already refined
+//    against the downscaled photo, so its 0.5 level is the object's outline
+//    at that scale; the Python tiled mode binarises the soft matte instead.
 //
 // Unlike the Python tiled mode, each tile's graph still computes its own
 // instance statistics, whitening transform, decoder skip statistics and the
@@ -308,17 +312,129 @@ export function applyColorTransform(image, transform, strength) {
   return image;
 }
 
+// Mean of every (2r+1) x (2r+1) window of an h x w plane, clipped at its
+// edges (the mean over the pixels inside), by running sums along the rows,
+// then the columns: tf_cbam_style/layers/guided_filter.py's box_mean.
+export function boxMean(plane, h, w, r) {
+  const rows = new Float64Array(h * w);
+  const sums = new Float64Array(Math.max(h, w) + 1);
+  for (let y = 0; y < h; y += 1) {
+    for (let x = 0; x < w; x += 1) sums[x + 1] = sums[x] + plane[y * w + x];
+    for (let x = 0; x < w; x += 1) {
+      const lo = Math.max(0, x - r);
+      const hi = Math.min(w, x + r + 1);
+      rows[y * w + x] = (sums[hi] - sums[lo]) / (hi - lo);
+    }
+  }
+  const out = new Float64Array(h * w);
+  for (let x = 0; x < w; x += 1) {
+    for (let y = 0; y < h; y += 1) sums[y + 1] = sums[y] + rows[y * w + x];
+    for (let y = 0; y < h; y += 1) {
+      const lo = Math.max(0, y - r);
+      const hi = Math.min(h, y + r + 1);
+      out[y * w + x] = (sums[hi] - sums[lo]) / (hi - lo);
+    }
+  }
+  return out;
+}
+
+// He, Sun and Tang's guided filter (ECCV 2010) of the one-channel `input`
+// (h x w) with the colour guide `guide` (RGB, `channels` values per pixel
+// times `scale`, h x w), window radius `radius` and regularisation
+// `epsilon`: the colour form of tf_cbam_style/layers/guided_filter.py
+// (3 x 3 inverse by the adjugate). Returns a Float32Array, not clipped.
+export function guidedFilter(input, guide, h, w, radius, epsilon, { channels = 3, scale = 1 } = {}) {
+  const n = h * w;
+  const box = (plane) => boxMean(plane, h, w, radius);
+  const I = [0, 1, 2].map((c) => {
+    const plane = new Float64Array(n);
+    for (let i = 0; i < n; i += 1) plane[i] = scale * guide[channels * i + c];
+    return plane;
+  });
+  const product = (a, b) => {
+    const plane = new Float64Array(n);
+    for (let i = 0; i < n; i += 1) plane[i] = a[i] * b[i];
+    return plane;
+  };
+  const meanP = box(input);
+  const meanI = I.map(box);
+  const pairs = [[0, 0], [0, 1], [0, 2], [1, 1], [1, 2], [2, 2]];
+  const second = pairs.map(([i, j]) => box(product(I[i], I[j])));
+  const meanIp = I.map((plane) => box(product(plane, input)));
+  const a = [0, 1, 2].map(() => new Float64Array(n));
+  const b = new Float64Array(n);
+  for (let k = 0; k < n; k += 1) {
+    const m0 = meanI[0][k];
+    const m1 = meanI[1][k];
+    const m2 = meanI[2][k];
+    const s00 = second[0][k] - m0 * m0 + epsilon;
+    const s01 = second[1][k] - m0 * m1;
+    const s02 = second[2][k] - m0 * m2;
+    const s11 = second[3][k] - m1 * m1 + epsilon;
+    const s12 = second[4][k] - m1 * m2;
+    const s22 = second[5][k] - m2 * m2 + epsilon;
+    const i00 = s11 * s22 - s12 * s12;
+    const i01 = s02 * s12 - s01 * s22;
+    const i02 = s01 * s12 - s02 * s11;
+    const i11 = s00 * s22 - s02 * s02;
+    const i12 = s01 * s02 - s00 * s12;
+    const i22 = s00 * s11 - s01 * s01;
+    const det = s00 * i00 + s01 * i01 + s02 * i02;
+    const c0 = meanIp[0][k] - m0 * meanP[k];
+    const c1 = meanIp[1][k] - m1 * meanP[k];
+    const c2 = meanIp[2][k] - m2 * meanP[k];
+    a[0][k] = (i00 * c0 + i01 * c1 + i02 * c2) / det;
+    a[1][k] = (i01 * c0 + i11 * c1 + i12 * c2) / det;
+    a[2][k] = (i02 * c0 + i12 * c1 + i22 * c2) / det;
+    b[k] = meanP[k] - a[0][k] * m0 - a[1][k] * m1 - a[2][k] * m2;
+  }
+  const meanA = a.map(box);
+  const meanB = box(b);
+  const out = new Float32Array(n);
+  for (let k = 0; k < n; k += 1) {
+    out[k] = meanA[0][k] * I[0][k] + meanA[1][k] * I[1][k] + meanA[2][k] * I[2][k] + meanB[k];
+  }
+  return out;
+}
+
+// The region matte on rows [y0, y1) of the height x width photo: `matte`
+// (Float32Array, mHeight x mWidth) resampled to height x width; with
+// `refineRadius` > 0 (options.json's `matteRefineRadius`), binarised at 0.5
+// and snapped to the photo's edges by `guidedFilter` (radius `refineRadius`,
+// `refineEpsilon`), then clipped to [0, 1], as the pipeline's
+// ForegroundComposite.refine does. The filter runs on the rows grown by its
+// reach (2 * refineRadius) within the photo, so a band equals the whole
+// photo's matte on its rows exactly. `content` holds `contentChannels`
+// values per pixel, times `contentScale` in [0, 1]. Returns a Float32Array
+// of (y1 - y0) x width.
+export function matteRows(matte, mHeight, mWidth, content, height, width, y0, y1,
+  { contentChannels = 3, contentScale = 1, refineRadius = 0, refineEpsilon = 1e-3 } = {}) {
+  if (!(refineRadius > 0)) return resizeWindow(matte, mHeight, mWidth, 1, height, width, [y0, 0, y1, width]);
+  const reach = 2 * refineRadius;
+  const g0 = Math.max(0, y0 - reach);
+  const g1 = Math.min(height, y1 + reach);
+  const hard = resizeWindow(matte, mHeight, mWidth, 1, height, width, [g0, 0, g1, width])
+    .map((v) => (v >= 0.5 ? 1 : 0));
+  const guide = content.subarray(contentChannels * g0 * width, contentChannels * g1 * width);
+  const refined = guidedFilter(hard, guide, g1 - g0, width, refineRadius, refineEpsilon,
+    { channels: contentChannels, scale: contentScale });
+  const out = refined.subarray((y0 - g0) * width, (y1 - g0) * width);
+  return out.map((v) => Math.min(1, Math.max(0, v)));
+}
+
 // The region composite of the pipeline's `output` stage, in place on
 // `stylized` (Float32Array RGB, height x width): foreground (region index 1)
 // `m * stylized + (1 - m) * content`, background (2) the reverse, all (0)
-// unchanged; `m` is `matte` (Float32Array, mHeight x mWidth) resampled to
-// height x width, a band of rows at a time.
+// unchanged; `m` is `matteRows` of `matte` (Float32Array, mHeight x mWidth;
+// refined against the photo when `refineRadius` > 0), a band of rows at a
+// time.
 export function compositeRegion(stylized, content, height, width, matte, mHeight, mWidth, regionIndex,
-  { contentChannels = 3, contentScale = 1, band = 64 } = {}) {
+  { contentChannels = 3, contentScale = 1, band = 128, refineRadius = 0, refineEpsilon = 1e-3 } = {}) {
   if (regionIndex === 0) return stylized;
   for (let y0 = 0; y0 < height; y0 += band) {
     const y1 = Math.min(y0 + band, height);
-    const m = resizeWindow(matte, mHeight, mWidth, 1, height, width, [y0, 0, y1, width]);
+    const m = matteRows(matte, mHeight, mWidth, content, height, width, y0, y1,
+      { contentChannels, contentScale, refineRadius, refineEpsilon });
     for (let i = 0; i < m.length; i += 1) {
       const p = y0 * width + i;
       const keep = regionIndex === 1 ? m[i] : 1 - m[i];
@@ -329,6 +445,13 @@ export function compositeRegion(stylized, content, height, width, matte, mHeight
     }
   }
   return stylized;
+}
+
+// The matte refinement of options.json (`matteRefineRadius`,
+// `matteRefineEpsilon`) as `matteRows` options; radius 0 (no refinement)
+// for an options.json from before it had them.
+export function matteRefinement(config) {
+  return { refineRadius: config.matteRefineRadius || 0, refineEpsilon: config.matteRefineEpsilon || 1e-3 };
 }
 
 // Float32 RGB in [0, 1] -> RGBA bytes (a Uint8ClampedArray for ImageData).
@@ -488,6 +611,7 @@ export async function stylizeTiled({
   if (transform) applyColorTransform(image, transform, o.alpha * o.colorTransfer);
   const source = { contentChannels, contentScale };
   if (o.preserveColor) preserveColor(image, content, source);
-  compositeRegion(image, content, height, width, globalMatte, gh, gw, regionIndex, source);
+  compositeRegion(image, content, height, width, globalMatte, gh, gw, regionIndex,
+    { ...source, ...matteRefinement(config) });
   return { image, globalAttention, globalMatte, globalShape: [gh, gw], plan, tileSeconds, tileAttention };
 }

@@ -33,7 +33,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 
 import { OPTIONS_FILE, checkConfig, stylize } from '../js/stylizer.js';
-import { resizeWindow, stylizeTiled } from '../js/tiling.js';
+import { matteRefinement, matteRows, resizeWindow, stylizeTiled } from '../js/tiling.js';
 
 export function fileHandler(modelDir) {
   // tfjs-node's file:// loader is not used (no native build offline).
@@ -115,7 +115,8 @@ async function runTiled(args, model, config, content, style, options, spec, base
     stylized_image: { data: result.image, shape: [1, height, width, 3] },
     attention_map: { data: resizeWindow(result.globalAttention, gh, gw, 1, height, width, whole),
       shape: [1, height, width, 1] },
-    matte: { data: resizeWindow(result.globalMatte, gh, gw, 1, height, width, whole), shape: [1, height, width, 1] },
+    matte: { data: matteRows(result.globalMatte, gh, gw, data, height, width, 0, height, matteRefinement(config)),
+      shape: [1, height, width, 1] },
     global_attention_map: { data: result.globalAttention, shape: [1, gh, gw, 1] },
     global_matte: { data: result.globalMatte, shape: [1, gh, gw, 1] },
     global_content: { data: await globalContent.data(), shape: globalContent.shape },
