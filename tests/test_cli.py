@@ -395,6 +395,35 @@ def test_sheet(write_image, tmp_path, tiny_model_path, capsys):
     assert (sheet[:36, :36] == 255).all()  # blank corner
 
 
+def test_sheet_region_cells_are_the_region_outputs(write_image, tmp_path, tiny_model_path, monkeypatch):
+    from tf_cbam_style import api
+    from tf_cbam_style.io import load_image
+
+    content = write_image("content.png", 32, 32)  # the cell size: no resizing
+    style = write_image("style.png", 32, 32, seed=1)
+    calls = []
+    stylize = api.stylize
+
+    def recording(*args, **kwargs):
+        calls.append(kwargs.get("region"))
+        return stylize(*args, **kwargs)
+
+    monkeypatch.setattr(api, "stylize", recording)
+    sheets = {}
+    for region in ("all", "background"):
+        output = tmp_path / f"{region}.png"
+        assert cli.main(["sheet", "--contents", content, "--styles", style, "-o", str(output), "--size", "32",
+                         "--model", tiny_model_path, "--region", region, "--quiet"]) == 0
+        sheets[region] = load_image(str(output))
+    assert calls == ["all", "background"]
+    model = api.load_model(tiny_model_path)
+    expected = stylize(load_image(content), load_image(style), style_max_size=32, region="background",
+                       model=model).image
+    cell = sheets["background"][40:72, 40:72]  # row 1, column 1 (32 px cells after 4 px gutters)
+    assert np.abs(cell - expected).mean() < 2 / 255
+    assert np.abs(sheets["background"] - sheets["all"]).max() > 0
+
+
 def test_sheet_bad_input(write_image, tmp_path, capsys, monkeypatch):
     _fail_if_model_runs(monkeypatch)
     content = write_image("content.png")

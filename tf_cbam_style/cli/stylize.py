@@ -277,6 +277,9 @@ def _add_sheet(subparsers):
                    "(default: 256)")
     p.add_argument("--attention", action="store_true",
                    help="add a column with each content's attention map")
+    p.add_argument("--region", choices=opts.REGIONS, default="all",
+                   help="stylize all (default), only the salient object (foreground) or only the "
+                   "background in every cell, keeping the rest as the photo")
     common.add_input_options(p, skip_bad=False)
     return p
 
@@ -321,7 +324,7 @@ def run_sheet(args):
             row, attention = [content], None
             for style in style_images:
                 result = api.stylize(content, style, method=args.method, return_attention=True,
-                                     style_max_size=args.size, model=model)
+                                     style_max_size=args.size, region=args.region, model=model)
                 row.append(result.image)
                 if attention is None:
                     attention = result.attention_map
@@ -332,6 +335,7 @@ def run_sheet(args):
     sheet = contact_sheet(grid, args.size)
     save_image(args.output, sheet, overwrite=args.overwrite)
     if not args.quiet:
+        region = "" if args.region == "all" else f", region {args.region}"
         print(f"Wrote {args.output} ({len(contents)} contents x {len(styles)} styles, "
-              f"{sheet.shape[1]}x{sheet.shape[0]}, {args.method})")
+              f"{sheet.shape[1]}x{sheet.shape[0]}, {args.method}{region})")
     return 0
