@@ -78,7 +78,8 @@ def _bad_inputs(tmp_path, write_image, content, style):
         "missing model": ([content, style, "--model", str(tmp_path / "no.keras")], "no.keras"),
         "bad alpha": ([content, style, "--alpha", "1.5"], "alpha"),
         "bad max size": ([content, style, "--max-size", "8"], "max-size"),
-        "missing mask": ([content, style, "--mask", str(tmp_path / "mask.png")], "mask.png"),
+        "missing mask": ([content, style, "--mask", str(tmp_path / "mask.png")], "`--mask`"),
+        "mask not an image": ([content, style, "--mask", str(text_jpg)], "`--mask`"),
         "depth and model": ([content, style, "--depth", "relu3_1", "--model", content], "only one of them"),
         "depth not shipped": ([content, style, "--depth", "relu5_1"], "no cbam model is shipped at relu5_1"),
         "attention folder missing": (
@@ -91,7 +92,7 @@ def _bad_inputs(tmp_path, write_image, content, style):
 BAD_INPUTS = [
     "missing content", "missing style", "not an image", "truncated", "too small",
     "unknown method", "empty folder", "glob matches nothing", "missing model", "bad alpha",
-    "bad max size", "missing mask", "attention folder missing", "depth and model", "depth not shipped",
+    "bad max size", "missing mask", "mask not an image", "attention folder missing", "depth and model", "depth not shipped",
 ]
 
 
@@ -108,6 +109,44 @@ def test_bad_input(case, tmp_path, write_image, pair, capsys, monkeypatch):
     assert expected in captured.err
     assert not output.exists()
     assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["stylize", "a.png", "b.png", "-o", "c.png", "--region", "backgrund"],
+    ["stylize", "a.png"],
+    ["sheet", "--contents", "a.png", "--styles", "b.png", "-o", "c.png", "--region", "x"],
+    ["export", "saved-model", "--no-such-flag"],
+    ["frobnicate"],
+], ids=["bad choice", "missing arguments", "sheet bad choice", "nested unknown flag", "unknown command"])
+def test_argument_syntax_errors_are_one_line(argv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("tf-cbam-style") and ": error: " in err, err
+    assert "--help" in err and "usage:" not in err
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_a_stretched_mask_is_one_warning_line(write_image, tmp_path, tiny_model_path, capsys):
+    content = write_image("content.png", 48, 64)
+    style = write_image("style.png", 40, 40, seed=1)
+    Image.new("L", (30, 10), 255).save(tmp_path / "wide.png")
+    assert cli.main(["stylize", content, style, "-o", str(tmp_path / "o.png"), "--mask", str(tmp_path / "wide.png"),
+                     "--model", tiny_model_path, "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if "mask" in line] == [
+        "warning: `mask` is 30x10 px (aspect 3.00) but the content is 64x48 (aspect 1.33): the mask is "
+        "stretched to the content; give it the content's aspect ratio to avoid this."]
+
+
+def test_foreground_only_flag_notes_its_deprecation(pair, tmp_path, fake_model, capsys):
+    assert cli.main(["stylize", *pair, "-o", str(tmp_path / "o.png"), "--foreground-only"]) == 0
+    err = capsys.readouterr().err
+    assert "--foreground-only is deprecated; use --region foreground" in err
+    (call,) = fake_model
+    assert call["region"] == "foreground"
 
 
 def test_unknown_method_lists_choices(pair, tmp_path, capsys):

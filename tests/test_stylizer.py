@@ -64,6 +64,18 @@ def test_mask_replaces_attention_and_foreground_only_keeps_background(model, rng
     assert result.attention_map[32, 32] > 0.9 and result.attention_map[2, 2] < 0.1
 
 
+def test_a_mask_of_another_aspect_ratio_is_stretched_with_a_warning(model, rng):
+    import warnings
+
+    content = rng.uniform(size=(48, 64, 3)).astype(np.float32)
+    style = rng.uniform(size=(48, 48, 3)).astype(np.float32)
+    with pytest.warns(UserWarning, match=r"`mask` is 30x10 px \(aspect 3.00\) but the content is 64x48"):
+        tcs.stylize(content, style, model=model, mask=np.ones((10, 30), np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same aspect ratio at another size: no warning
+        tcs.stylize(content, style, model=model, mask=np.ones((12, 16), np.float32))
+
+
 def test_alpha_zero_with_adain_reconstructs_through_the_decoder(model, pair):
     content, style = pair
     zero = tcs.stylize(content, style, method="adain", alpha=0.0, model=model).image

@@ -3,6 +3,7 @@
 import collections
 import os
 import pathlib
+import warnings
 import weakref
 
 import numpy as np
@@ -156,6 +157,18 @@ def pipeline_function(model, transfer):
     return functions[transfer]
 
 
+MASK_ASPECT_TOLERANCE = 0.02  # relative; a mask of another aspect ratio is stretched, with a warning
+
+
+def _warn_if_stretched(mask, content):
+    """Warns when the mask's aspect ratio differs from the content's by more than `MASK_ASPECT_TOLERANCE`."""
+    (mh, mw), (h, w) = mask.shape[:2], content.shape[:2]
+    if abs((mw / mh) / (w / h) - 1.0) > MASK_ASPECT_TOLERANCE:
+        warnings.warn(f"`mask` is {mw}x{mh} px (aspect {mw / mh:.2f}) but the content is {w}x{h} "
+                      f"(aspect {w / h:.2f}): the mask is stretched to the content; give it the content's "
+                      "aspect ratio to avoid this.", UserWarning, stacklevel=3)
+
+
 def stylize(
     content,
     style,
@@ -195,7 +208,9 @@ def stylize(
         preserve_color: keep the content's colours.
         mask: optional `(H, W)` saliency in [0, 1] (1 = object) replacing the
             attention map for the fusion and the region composite; any size
-            (resized bilinearly); RGB masks are converted to luminance.
+            (resized bilinearly; a `UserWarning` when its aspect ratio is
+            more than 2% off the content's, which stretches it); RGB masks
+            are converted to luminance.
         region: `"all"` (default), `"foreground"` (stylize only the salient
             object) or `"background"` (keep the object as the photo).
         color_transfer: float in [0, 1], how far the decoded image's RGB
@@ -253,6 +268,7 @@ def stylize(
         style = fit_style(style, style_max_size)
     if mask is not None:
         mask = as_mask(mask, "mask")
+        _warn_if_stretched(mask, content)
     if depth not in opts.DEPTHS:
         raise ValueError(f"`depth` must be one of {opts.DEPTHS}. Received: depth={depth!r}")
     if model is None:

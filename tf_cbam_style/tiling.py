@@ -343,7 +343,9 @@ def stylize_tiled(model, content, style, options, *, mask=None, tile_size=DEFAUL
     path = os.path.join(folder, "features.f16")
     features = np.memmap(path, np.float16, "w+", shape=full_features + (channels,))
     sums = {}
-    bar = tqdm(total=2 * len(plan.tiles), unit="tile", disable=not progress, leave=False)
+    # Two passes over the tiles (features, then the rest of the pipeline), one bar over both.
+    bar = tqdm(total=2 * len(plan.tiles), unit="tile pass", desc=f"{len(plan.tiles)} tiles x 2 passes",
+               disable=not progress, leave=False)
     try:
         for window, core in zip(plan.tiles, plan.cores):
             y0, x0, y1, x1 = window

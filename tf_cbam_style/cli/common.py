@@ -181,11 +181,22 @@ def ignored_note(ignored):
 
 
 def load_mask(path, max_pixels=None):
-    """A mask image as `(H, W)` in [0, 1]: its luminance, by the `arrays` rule."""
+    """A mask image as `(H, W)` in [0, 1]: its luminance, by the `arrays` rule.
+
+    Raises:
+        ValueError, OSError: the file cannot be used as a mask; the message
+            starts with `--mask` (the one-line error then says which
+            argument was wrong).
+    """
     from tf_cbam_style.arrays import as_mask
     from tf_cbam_style.io import load_image
 
-    return as_mask(load_image(path, min_size=1, max_pixels=max_pixels), "mask")
+    try:
+        return as_mask(load_image(path, min_size=1, max_pixels=max_pixels), "mask")
+    except ValueError as error:
+        raise ValueError(f"`--mask`: {error}") from None
+    except OSError as error:
+        raise OSError(f"`--mask`: {error}") from None
 
 
 class InputImages:

@@ -4,13 +4,18 @@ The rule (`run`): bad input (`ValueError`, including `ImageError`, and
 `OSError` such as a missing file or a `ServingError`) and a missing
 optional extra (`ImportError`, naming the pip command) print one
 `error: ...` line on stderr and return 2; Ctrl-C returns 130. Argument
-syntax errors are argparse's (usage and exit code 2). Commands return their
-own code otherwise (0, or 1 for a failed `load-test` or TF.js conversion).
+syntax errors (an unknown option, a bad choice, a missing argument) follow
+the same rule: one `PROG: error: ...` line that points at `--help`, exit
+code 2 (`OneLineParser`). Commands return their own code otherwise (0, or
+1 for a failed `load-test` or TF.js conversion). Python warnings raised
+while a command runs (e.g. a mask stretched to another aspect ratio) print
+as one `warning: ...` line each.
 """
 
 import argparse
 import os
 import sys
+import warnings
 
 from tf_cbam_style import __version__
 from tf_cbam_style.cli import evaluation, export, saliency, serving, stylize, train
@@ -19,9 +24,16 @@ from tf_cbam_style.cli import evaluation, export, saliency, serving, stylize, tr
 COMMAND_GROUPS = (train, stylize, export, evaluation, saliency, serving)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose syntax errors are one line (not the usage block); subcommands inherit it."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see `{self.prog} --help`)\n")
+
+
 def build_parser():
     """The `tf-cbam-style` parser with every command."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="tf-cbam-style",
         description="Attention-aware arbitrary neural style transfer (CBAM / AAMS).",
     )
@@ -37,11 +49,18 @@ def one_line(error):
     return " ".join(str(error).split()) or type(error).__name__
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Python warnings on the command line: one `warning: ...` line on stderr, without the source line."""
+    print(f"warning: {one_line(message)}", file=file or sys.stderr)
+
+
 def run(parser, argv=None):
     """Parses `argv` and runs the chosen command under the error rule; returns the exit code."""
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.func(args)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

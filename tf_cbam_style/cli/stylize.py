@@ -126,6 +126,8 @@ def _check_options(args):
         raise ValueError(
             f"`--foreground-only` contradicts `--region {args.region}`. Received: region={args.region!r}"
         )
+    if args.foreground_only and not args.quiet:
+        print("note: --foreground-only is deprecated; use --region foreground", file=sys.stderr)
     return opts.StylizeOptions(method=args.method, alpha=args.alpha, stroke_scales=args.stroke_scales,
                                num_regions=args.num_regions, preserve_color=args.preserve_color,
                                region=region, color_transfer=args.color_transfer)
