@@ -72,7 +72,7 @@ def test_compute_losses_unchanged_by_the_losses_module():
     images = np.random.default_rng(3).uniform(size=(2, 32, 32, 3)).astype(np.float32)
     terms = {k: float(v) for k, v in _seeded_model().compute_losses(images).items()}
     expected = {"perceptual": 91626.6875, "pixel": 71041.0390625, "attention": 1.7373502254486084,
-                "tv": 74.62403106689453, "loss": 162744.078125}
+                "tv": 74.62403106689453, "contrast": 0.0, "loss": 162744.078125}  # contrast: off by default
     assert set(terms) == set(expected)
     for name, value in expected.items():
         assert terms[name] == pytest.approx(value, rel=1e-4), name
@@ -81,7 +81,7 @@ def test_compute_losses_unchanged_by_the_losses_module():
 def test_compute_losses_matches_a_numpy_reference():
     from tf_cbam_style.models.attention_autoencoder import BALANCED_LAYER_WEIGHTS
 
-    model = _seeded_model()
+    model = _seeded_model(contrast_weight=7.0)
     images = np.random.default_rng(3).uniform(size=(2, 32, 32, 3)).astype(np.float32)
     terms = {k: float(v) for k, v in model.compute_losses(images).items()}
     targets = model.encoder(images, return_intermediate=True)
@@ -94,7 +94,12 @@ def test_compute_losses_matches_a_numpy_reference():
     pixel = np.mean(((y - x) * 255) ** 2)
     tv = 255 * (np.abs(np.diff(y, axis=1)).mean() + np.abs(np.diff(y, axis=2)).mean())
     attention = np.abs(attended["attention"].numpy()).mean()
-    expected = {"perceptual": perceptual, "pixel": 10 * pixel, "attention": 6 * attention, "tv": 10 * tv}
+    f = targets["relu3_1"].numpy().astype(np.float64)
+    contrast_map = np.linalg.norm(f - f.mean(axis=(1, 2), keepdims=True), axis=-1).reshape(2, -1)
+    attention_map = attended["attention_map"].numpy().astype(np.float64).reshape(2, -1)
+    correlation = np.mean([np.corrcoef(a, t)[0, 1] for a, t in zip(attention_map, contrast_map)])
+    expected = {"perceptual": perceptual, "pixel": 10 * pixel, "attention": 6 * attention, "tv": 10 * tv,
+                "contrast": 7 * (1 - correlation)}
     expected["loss"] = sum(expected.values())
     for name, value in expected.items():
         assert terms[name] == pytest.approx(value, rel=1e-4), name
@@ -295,3 +300,13 @@ def test_fit_under_mirrored_strategy_matches_single_device():
     result = subprocess.run([sys.executable, "-c", _MIRRORED_SCRIPT], capture_output=True, text=True,
                             timeout=300)
     assert "MIRRORED_OK" in result.stdout, result.stderr[-3000:]
+
+
+def test_contrast_weight_round_trips_and_rejects_negative_values():
+    model = AttentionAutoencoder(depth="relu3_1", encoder_weights=None, contrast_weight=2.5)
+    assert model.get_config()["contrast_weight"] == 2.5
+    assert AttentionAutoencoder.from_config(model.get_config()).contrast_weight == 2.5
+    legacy = {k: v for k, v in model.get_config().items() if k != "contrast_weight"}
+    assert AttentionAutoencoder.from_config(legacy).contrast_weight == 0.0  # archives from before the term
+    with pytest.raises(ValueError, match="Received: contrast_weight=-1"):
+        AttentionAutoencoder(depth="relu3_1", encoder_weights=None, contrast_weight=-1)

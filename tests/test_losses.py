@@ -51,6 +51,30 @@ def test_attention_loss_is_mean_absolute_value():
     assert float(losses.attention_loss(np.array([[-1.0, 2.0], [-3.0, 0.0]]))) == 1.5
 
 
+def test_feature_contrast_is_the_distance_to_the_mean_feature(rng):
+    f = rng.normal(size=(2, 5, 6, 4))
+    expected = np.linalg.norm(f - f.mean(axis=(1, 2), keepdims=True), axis=-1, keepdims=True)
+    np.testing.assert_allclose(losses.feature_contrast(tf.constant(f)).numpy(), expected, atol=1e-6)
+
+
+def test_attention_contrast_loss_known_answers_and_numpy_reference(rng):
+    f = rng.normal(size=(2, 5, 6, 4)).astype(np.float32)
+    contrast = losses.feature_contrast(tf.constant(f))
+    # A map that is an increasing affine function of the contrast: 0; decreasing: 2.
+    assert float(losses.attention_contrast_loss(3.0 * contrast + 1.0, f)) == pytest.approx(0.0, abs=1e-5)
+    assert float(losses.attention_contrast_loss(-contrast, f)) == pytest.approx(2.0, abs=1e-5)
+    a = rng.uniform(size=(2, 5, 6, 1)).astype(np.float32)
+    t = contrast.numpy().reshape(2, -1)
+    expected = np.mean([1 - np.corrcoef(x, y)[0, 1] for x, y in zip(a.reshape(2, -1), t)])
+    assert float(losses.attention_contrast_loss(tf.constant(a), f)) == pytest.approx(expected, abs=1e-5)
+    # No gradient flows into the features' contrast, only into the map.
+    features, attention_map = tf.Variable(f), tf.Variable(a)
+    with tf.GradientTape() as tape:
+        loss = losses.attention_contrast_loss(attention_map, features)
+    grad_features, grad_map = tape.gradient(loss, [features, attention_map])
+    assert grad_features is None and float(tf.norm(grad_map)) > 0
+
+
 def test_gram_matrix_known_value_and_numpy_reference(rng):
     np.testing.assert_allclose(losses.gram_matrix(np.ones((3, 5, 2))).numpy(), np.ones((2, 2)))
     f = rng.normal(size=(2, 3, 4, 5))

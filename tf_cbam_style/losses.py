@@ -4,7 +4,7 @@ One home for every loss of the package:
 
 - training (`AttentionAutoencoder.compute_losses`, the AAMS objective):
   `perceptual_loss`, `pixel_loss`, `total_variation_loss`,
-  `attention_loss`;
+  `attention_loss`, `attention_contrast_loss`;
 - the Gatys baseline (`evaluation.gatys`): `content_loss`, `gram_matrix`,
   `gram_distance`;
 - the evaluation metrics (`evaluation.metrics`): `content_loss`,
@@ -135,6 +135,56 @@ def attention_loss(attention):
         A scalar tensor, unitless.
     """
     return tf.reduce_mean(tf.abs(attention))
+
+
+def feature_contrast(features):
+    """Global feature contrast: `||f(p) - mean_p f||_2` at every position, `(..., h, w, 1)`.
+
+    How far each position's feature vector is from the image's mean feature
+    (an unsupervised saliency cue: a salient object's features are rare in
+    its image). On the first 60 SOD photos the relu5_1 contrast of the
+    ImageNet VGG19 scores AUC 0.864 and max F 0.542 against the human
+    masks, above the centred Gaussian prior (0.833, 0.524); relu4_1's scores
+    0.796 (docs/results.md).
+
+    Args:
+        features: `(..., h, w, c)` feature maps.
+
+    Returns:
+        `(..., h, w, 1)`, in the units of `features`.
+    """
+    centred = features - tf.reduce_mean(features, axis=[-3, -2], keepdims=True)
+    return tf.sqrt(tf.reduce_sum(tf.square(centred), axis=-1, keepdims=True) + 1e-12)
+
+
+def attention_contrast_loss(attention_map, features, epsilon=1e-6):
+    """`1 - corr(attention_map, feature_contrast(features))`, averaged over the batch.
+
+    Rewards an attention map that is bright where the features stand out
+    from the rest of their image (`feature_contrast`, held fixed: no
+    gradient flows into it). Pearson's correlation over each image's
+    positions makes the term blind to the map's scale and offset, so it
+    shapes where the attention is, not how strong it is (the sparsity term
+    `attention_loss` does that). It needs no labels: trained on photos, it
+    is never shown a saliency mask.
+
+    Args:
+        attention_map: `(batch, h, w, 1)` attention map (e.g. CBAM's
+            `"attention_map"`), any scale.
+        features: `(batch, h, w, c)` the features the attention saw, before
+            normalisation.
+        epsilon: guards the correlation of a flat map or flat contrast.
+
+    Returns:
+        A scalar tensor in [0, 2]: 0 for a map that is an increasing affine
+        function of the contrast, 1 for an uncorrelated one.
+    """
+    target = tf.stop_gradient(feature_contrast(tf.cast(features, attention_map.dtype)))
+    a = attention_map - tf.reduce_mean(attention_map, axis=[1, 2, 3], keepdims=True)
+    t = target - tf.reduce_mean(target, axis=[1, 2, 3], keepdims=True)
+    covariance = tf.reduce_mean(a * t, axis=[1, 2, 3])
+    scale = tf.sqrt(tf.reduce_mean(a * a, axis=[1, 2, 3]) * tf.reduce_mean(t * t, axis=[1, 2, 3]) + epsilon)
+    return tf.reduce_mean(1.0 - covariance / scale)
 
 
 def gram_matrix(features):

@@ -117,7 +117,8 @@ def train(
         image_size: shorter side photos are resized to before cropping
             (see `make_dataset`); default: the crop size.
         loss_weights: optional dict overriding `pixel_weight`,
-            `perceptual_weight`, `tv_weight` and `attention_weight`.
+            `perceptual_weight`, `tv_weight`, `attention_weight` and
+            `contrast_weight`.
         strategy: `"auto"` (default), `"single-host"` or `"multi-worker"`.
         tfds_data_dir, tfds_download, tfds_split: for a `tfds:` `data`, the
             TFDS data folder, whether to download and prepare a missing

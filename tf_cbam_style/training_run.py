@@ -285,7 +285,7 @@ class TrainingRun:
             "skip_statistics": bool(self.skip_statistics),
             "loss_weights": {k: getattr(model, k) for k in
                              ("pixel_weight", "perceptual_weight", "tv_weight", "attention_weight",
-                              "perceptual_layer_weights")},
+                              "contrast_weight", "perceptual_layer_weights")},
             "data": self.data,
             "images": self.images,
             "skipped": self.skipped,

@@ -47,6 +47,9 @@ def _add_train(subparsers):
     for name in ("pixel", "perceptual", "tv", "attention"):
         p.add_argument(f"--{name}-weight", type=float, default=None,
                        help=f"loss weight of the {name} term (default: AAMS)")
+    p.add_argument("--contrast-weight", type=float, default=None,
+                   help="weight of the attention-contrast term, which pulls the attention map toward the "
+                   "features' global contrast (default: 0, off; not in AAMS)")
     # Scale-out: TensorFlow Datasets and multi-worker training (docs/training.md).
     p.add_argument("--tfds-data-dir", default=None, metavar="DIR",
                    help="TFDS data folder for --data tfds:NAME (default: ~/tensorflow_datasets)")
@@ -71,7 +74,8 @@ def run_train(args):
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     from tf_cbam_style.training import train
 
-    weights = {f"{n}_weight": getattr(args, f"{n}_weight") for n in ("pixel", "perceptual", "tv", "attention")
+    weights = {f"{n}_weight": getattr(args, f"{n}_weight")
+               for n in ("pixel", "perceptual", "tv", "attention", "contrast")
                if getattr(args, f"{n}_weight") is not None}
     if args.perceptual_layer_weights:
         from tf_cbam_style.training import parse_layer_weights

@@ -8,7 +8,7 @@ from tf_cbam_style.models.decoder import Decoder, feature_statistics
 from tf_cbam_style.models.vgg19_encoder import VGG19Encoder
 
 ATTENTIONS = ("cbam", "self_attention")
-LOSS_NAMES = ("perceptual", "pixel", "attention", "tv")
+LOSS_NAMES = ("perceptual", "pixel", "attention", "tv", "contrast")
 PERCEPTUAL_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 # Inverse mean squares of the VGG19 relu{k}_1 features of the training
 # photos relative to relu4_1's (measured on 512 random 128 px crops of
@@ -52,6 +52,7 @@ class AttentionAutoencoder(keras.Model):
           + w_pixel * MSE(y, x)
           + w_attention * mean(|att|)
           + w_tv * mean(|dy| + |dx|)
+          + w_contrast * (1 - corr(attention_map, ||f - mean f||))
 
     with `phi_l` the encoder's `relu{1..k}_1` outputs up to its depth (at most
     relu4_1) and the terms of `tf_cbam_style.losses` (`compute_losses`).
@@ -62,6 +63,10 @@ class AttentionAutoencoder(keras.Model):
         attention: `"cbam"` (default) or `"self_attention"`.
         pixel_weight, perceptual_weight, tv_weight, attention_weight: loss
             weights; defaults `10`, `1`, `10`, `6` from the AAMS code.
+        contrast_weight: float >= 0, weight of `losses.attention_contrast_loss`
+            (our addition, not AAMS: pulls the attention map toward the
+            features' global contrast, an unsupervised saliency cue).
+            Defaults to `0` (off; the term is still reported).
         perceptual_layer_weights: `"balanced"` (default,
             `BALANCED_LAYER_WEIGHTS`), `None` (AAMS: every layer weight 1) or
             a dict layer -> weight.
@@ -109,6 +114,7 @@ class AttentionAutoencoder(keras.Model):
         perceptual_weight=1.0,
         tv_weight=10.0,
         attention_weight=6.0,
+        contrast_weight=0.0,
         perceptual_layer_weights="balanced",
         decoder_upsampling="bilinear",
         skip_statistics=False,
@@ -127,6 +133,9 @@ class AttentionAutoencoder(keras.Model):
         self.perceptual_weight = perceptual_weight
         self.tv_weight = tv_weight
         self.attention_weight = attention_weight
+        if not float(contrast_weight) >= 0:
+            raise ValueError(f"`contrast_weight` must be >= 0. Received: contrast_weight={contrast_weight!r}")
+        self.contrast_weight = float(contrast_weight)
         if perceptual_layer_weights == "balanced":
             perceptual_layer_weights = dict(BALANCED_LAYER_WEIGHTS)
         if perceptual_layer_weights is not None and (
@@ -215,8 +224,9 @@ class AttentionAutoencoder(keras.Model):
         The terms are those of `tf_cbam_style.losses`: `perceptual_loss`
         over the encoder's relu{1..k}_1 features (at most relu4_1) with
         `perceptual_layer_weights`, `pixel_loss`, `attention_loss` of the
-        attention and `total_variation_loss` of the output, each times its
-        weight.
+        attention, `total_variation_loss` of the output and
+        `attention_contrast_loss` of the attention map against the encoder
+        features, each times its weight.
 
         Args:
             images: `(batch, height, width, 3)` RGB in [0, 1].
@@ -237,6 +247,8 @@ class AttentionAutoencoder(keras.Model):
             "pixel": self.pixel_weight * losses.pixel_loss(output, images),
             "attention": self.attention_weight * losses.attention_loss(attended["attention"]),
             "tv": self.tv_weight * losses.total_variation_loss(output),
+            "contrast": self.contrast_weight * losses.attention_contrast_loss(
+                attended["attention_map"], targets[self.depth]),
         }
         terms["loss"] = tf.add_n(list(terms.values()))
         return terms
@@ -280,6 +292,7 @@ class AttentionAutoencoder(keras.Model):
                 "perceptual_weight": self.perceptual_weight,
                 "tv_weight": self.tv_weight,
                 "attention_weight": self.attention_weight,
+                "contrast_weight": self.contrast_weight,
                 "perceptual_layer_weights": self.perceptual_layer_weights,
                 "decoder_upsampling": self.decoder_upsampling,
                 "skip_statistics": self.skip_statistics,
