@@ -104,6 +104,21 @@ def test_vgg_channel_mean_matches_the_encoder(vgg_weights, rng):
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+def test_vgg_feature_contrast_matches_a_numpy_reference(vgg_weights, rng):
+    import tensorflow as tf
+
+    image = rng.uniform(size=(48, 64, 3)).astype(np.float32)  # multiples of 16: no padding at relu5_1
+    reference = sb.VGGChannelMean(weights=vgg_weights, depth="relu5_1", statistic="contrast")
+    got = reference(image)
+    f = reference.encoder(image[None]).numpy()[0].astype(np.float64)
+    contrast = np.linalg.norm(f - f.mean(axis=(0, 1)), axis=-1)
+    expected = tf.image.resize(contrast[None, ..., None].astype(np.float32), (48, 64), "bilinear").numpy()[0, ..., 0]
+    expected = (expected - expected.min()) / (expected.max() - expected.min())
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    with pytest.raises(ValueError, match="Received: statistic='max'"):
+        sb.VGGChannelMean(weights=vgg_weights, statistic="max")
+
+
 def test_model_attention_map_is_the_method_s_own_map(model_dir, rng):
     from tf_cbam_style import api
 
@@ -146,8 +161,9 @@ def test_parse_refinement():
 def test_score_maps(model_dir, vgg_weights, tmp_path):
     items = sb.saliency_items(_write_dataset(tmp_path / "data"))
     scores, rows = sb.score_maps(items, sb.resolve_models(), size=48)
-    assert list(scores) == ["gaussian_prior", "vgg_relu4_1_mean", "cbam_relu3_1", "self_attention_relu3_1"]
-    assert len(rows) == 2 * 4 and all(s.count == 2 for s in scores.values())
+    assert list(scores) == ["gaussian_prior", "vgg_relu4_1_mean", "vgg_relu5_1_contrast", "cbam_relu3_1",
+                            "self_attention_relu3_1"]
+    assert len(rows) == 2 * 5 and all(s.count == 2 for s in scores.values())
     for s in scores.values():
         assert 0 <= s.mae <= 1 and 0 <= s.max_f <= 1 and 0 <= s.auc <= 1
     # The object is in the middle of the frame: the centred prior finds it.
@@ -274,7 +290,7 @@ def test_saliency_command_writes_the_report(model_dir, vgg_weights, tmp_path, ca
     assert cli_main(argv) == 0
     with open(out / "saliency.csv", encoding="utf-8") as f:
         maps = list(csv.DictReader(f))
-    assert [r["map"] for r in maps] == ["gaussian_prior", "vgg_relu4_1_mean", "cbam_relu3_1"]
+    assert [r["map"] for r in maps] == ["gaussian_prior", "vgg_relu4_1_mean", "vgg_relu5_1_contrast", "cbam_relu3_1"]
     with open(out / "regions.csv", encoding="utf-8") as f:
         regions = list(csv.DictReader(f))
     assert [r["matte"] for r in regions] == ["pipeline matte", "soft matte (unrefined)", "hard (m >= 0.5)",

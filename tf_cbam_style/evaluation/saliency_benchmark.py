@@ -20,7 +20,12 @@ Maps scored (all min-max normalised per image, like the models' maps):
 - `vgg_relu4_1_mean`: the channel mean of the ImageNet VGG19 relu4_1
   features of the photo (reflection-padded to a multiple of 8, resized
   bilinearly to the padded size and cropped, as the pipeline treats its
-  attention map).
+  attention map);
+- `vgg_relu5_1_contrast`: the global feature contrast of the VGG19 relu5_1
+  features, `||f(p) - mean f||` (`losses.feature_contrast`, the target of
+  the training's attention-contrast term), treated the same way at stride
+  16. Not one of the issue's two references: it shows how much an
+  unsupervised cue the attention can be trained toward finds.
 
 Region mattes (`region_scores`): the pipeline's own matte (the `"matte"`
 output of `api.pipeline_function`: the attention through 2-means, sigmoid
@@ -43,9 +48,11 @@ GAUSSIAN_SIGMA = 0.25
 GREY = 0.5
 GAUSSIAN_NAME = "gaussian_prior"
 VGG_NAME = "vgg_relu4_1_mean"
+CONTRAST_NAME = "vgg_relu5_1_contrast"
 REFERENCE_DESCRIPTIONS = {
     GAUSSIAN_NAME: "centred Gaussian prior (sigma = 0.25 of each side)",
     VGG_NAME: "VGG19 relu4_1 channel mean",
+    CONTRAST_NAME: "VGG19 relu5_1 feature contrast (unsupervised; the contrast term's target)",
 }
 
 SaliencyItem = collections.namedtuple("SaliencyItem", ["id", "image", "mask"])
@@ -207,11 +214,15 @@ def gaussian_prior(height, width, sigma=GAUSSIAN_SIGMA):
 
 
 class VGGChannelMean:
-    """The channel mean of the VGG19 relu4_1 features as a saliency map.
+    """A statistic of the VGG19 features at each position as a saliency map.
 
     Args:
         weights: VGG19 weights, see `VGG19Encoder` (`"auto"` reads
             `$TF_CBAM_STYLE_VGG_WEIGHTS`).
+        depth: the encoder cut. Defaults to `"relu4_1"`.
+        statistic: `"mean"` (default: the channel mean) or `"contrast"`
+            (`losses.feature_contrast`, the distance to the image's mean
+            feature).
 
     Call arguments:
         image: `(H, W, 3)` RGB in [0, 1].
@@ -220,10 +231,14 @@ class VGGChannelMean:
         float32 `(H, W)` in [0, 1], min-max normalised.
     """
 
-    def __init__(self, weights="auto", depth="relu4_1"):
+    def __init__(self, weights="auto", depth="relu4_1", statistic="mean"):
         import tensorflow as tf
 
+        from tf_cbam_style import losses
         from tf_cbam_style.models.vgg19_encoder import VGG19Encoder
+
+        if statistic not in ("mean", "contrast"):
+            raise ValueError(f"`statistic` must be 'mean' or 'contrast'. Received: statistic={statistic!r}")
 
         self.encoder = VGG19Encoder(depth=depth, weights=weights)
         self.encoder.build((None, None, None, 3))
@@ -233,8 +248,12 @@ class VGGChannelMean:
         def run(image):
             h, w = tf.shape(image)[1], tf.shape(image)[2]
             padded = tf.pad(image, [[0, 0], [0, (-h) % stride], [0, (-w) % stride], [0, 0]], mode="REFLECT")
-            mean = tf.reduce_mean(self.encoder(padded), axis=-1, keepdims=True)
-            return tf.image.resize(mean, tf.shape(padded)[1:3], method="bilinear")[0, :h, :w, 0]
+            features = self.encoder(padded)
+            if statistic == "mean":
+                value = tf.reduce_mean(features, axis=-1, keepdims=True)
+            else:
+                value = losses.feature_contrast(features)
+            return tf.image.resize(value, tf.shape(padded)[1:3], method="bilinear")[0, :h, :w, 0]
 
         self._run = run
 
@@ -300,19 +319,20 @@ def resolve_models(specs=None):
 
 
 def score_maps(items, models, size=320, sigma=GAUSSIAN_SIGMA, vgg_weights="auto", progress=False):
-    """Scores every model's attention and the two references on `items`.
+    """Scores every model's attention and the reference maps on `items`.
 
     Args:
         items: list of `SaliencyItem`.
         models: `{label: model or path}`.
         size: longer side of the photos in pixels.
         sigma: the Gaussian prior's sigma (fraction of each side).
-        vgg_weights: VGG19 weights of the relu4_1 reference.
+        vgg_weights: VGG19 weights of the VGG references.
         progress: show a tqdm bar.
 
     Returns:
-        `(scores, rows)`: an ordered dict label -> `SaliencyScores` (the two
-        references first, then the models) and the per-image `MapRow`s.
+        `(scores, rows)`: an ordered dict label -> `SaliencyScores` (the
+        three references first, then the models) and the per-image
+        `MapRow`s.
     """
     from tqdm import tqdm
 
@@ -320,12 +340,14 @@ def score_maps(items, models, size=320, sigma=GAUSSIAN_SIGMA, vgg_weights="auto"
 
     loaded = {label: (m if hasattr(m, "encoder") else api.load_model(m)) for label, m in models.items()}
     vgg = VGGChannelMean(weights=vgg_weights)
-    labels = [GAUSSIAN_NAME, VGG_NAME] + list(loaded)
+    contrast = VGGChannelMean(weights=vgg_weights, depth="relu5_1", statistic="contrast")
+    labels = [GAUSSIAN_NAME, VGG_NAME, CONTRAST_NAME] + list(loaded)
     accumulators = {label: metrics.SaliencyAccumulator() for label in labels}
     rows = []
     for item in tqdm(items, unit="image", disable=not progress):
         image, mask = load_item(item, size)
-        maps = {GAUSSIAN_NAME: gaussian_prior(*mask.shape, sigma=sigma), VGG_NAME: vgg(image)}
+        maps = {GAUSSIAN_NAME: gaussian_prior(*mask.shape, sigma=sigma), VGG_NAME: vgg(image),
+                CONTRAST_NAME: contrast(image)}
         for label, model in loaded.items():
             maps[label] = model_attention_map(model, image)
         for label in labels:
