@@ -144,8 +144,8 @@ def feature_contrast(features):
     (an unsupervised saliency cue: a salient object's features are rare in
     its image). On the first 60 SOD photos the relu5_1 contrast of the
     ImageNet VGG19 scores AUC 0.864 and max F 0.542 against the human
-    masks, above the centred Gaussian prior (0.833, 0.524); relu4_1's scores
-    0.796 (docs/results.md).
+    masks, above the centred Gaussian prior (0.833, 0.524; `tf-cbam-style
+    saliency`, docs/results.md).
 
     Args:
         features: `(..., h, w, c)` feature maps.
