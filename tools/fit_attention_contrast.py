@@ -46,10 +46,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
-    for name in ("steps",):
-        if getattr(args, name) < 1:
-            print(f"error: `--{name}` must be at least 1. Received: {name}={getattr(args, name)}", file=sys.stderr)
-            return 2
+    if args.steps < 1:
+        print(f"error: `--steps` must be at least 1. Received: steps={args.steps}", file=sys.stderr)
+        return 2
     if not args.lr > 0 or not args.contrast_weight > 0:
         print(f"error: `--lr` and `--contrast-weight` must be positive. Received: lr={args.lr}, "
               f"contrast_weight={args.contrast_weight}", file=sys.stderr)
