@@ -34,7 +34,7 @@ def test_fit_reports_each_loss_and_trains_only_attention_and_decoder(attention, 
 
 
 def test_attention_term_is_a_mean(rng):
-    model = _model()
+    model = _seeded_model()  # numpy weights: the 20 % below must not depend on Keras' random state
     image = rng.uniform(size=(1, 32, 32, 3)).astype(np.float32)
     one = model.compute_losses(image)["attention"].numpy()
     batch = model.compute_losses(np.concatenate([image, image]))["attention"].numpy()
@@ -72,7 +72,8 @@ def test_compute_losses_unchanged_by_the_losses_module():
     images = np.random.default_rng(3).uniform(size=(2, 32, 32, 3)).astype(np.float32)
     terms = {k: float(v) for k, v in _seeded_model().compute_losses(images).items()}
     expected = {"perceptual": 91626.6875, "pixel": 71041.0390625, "attention": 1.7373502254486084,
-                "tv": 74.62403106689453, "contrast": 0.0, "loss": 162744.078125}  # contrast: off by default
+                "tv": 74.62403106689453, "contrast": 0.0, "ssim": 0.0,
+                "loss": 162744.078125}  # contrast and ssim: off by default
     assert set(terms) == set(expected)
     for name, value in expected.items():
         assert terms[name] == pytest.approx(value, rel=1e-4), name
@@ -81,7 +82,7 @@ def test_compute_losses_unchanged_by_the_losses_module():
 def test_compute_losses_matches_a_numpy_reference():
     from tf_cbam_style.models.attention_autoencoder import BALANCED_LAYER_WEIGHTS
 
-    model = _seeded_model(contrast_weight=7.0)
+    model = _seeded_model(contrast_weight=7.0, ssim_weight=3.0)
     images = np.random.default_rng(3).uniform(size=(2, 32, 32, 3)).astype(np.float32)
     terms = {k: float(v) for k, v in model.compute_losses(images).items()}
     targets = model.encoder(images, return_intermediate=True)
@@ -98,8 +99,10 @@ def test_compute_losses_matches_a_numpy_reference():
     contrast_map = np.linalg.norm(f - f.mean(axis=(1, 2), keepdims=True), axis=-1).reshape(2, -1)
     attention_map = attended["attention_map"].numpy().astype(np.float64).reshape(2, -1)
     correlation = np.mean([np.corrcoef(a, t)[0, 1] for a, t in zip(attention_map, contrast_map)])
+    from test_losses import _numpy_ssim
+
     expected = {"perceptual": perceptual, "pixel": 10 * pixel, "attention": 6 * attention, "tv": 10 * tv,
-                "contrast": 7 * (1 - correlation)}
+                "contrast": 7 * (1 - correlation), "ssim": 3 * (1 - _numpy_ssim(np.clip(y, 0, 1), x))}
     expected["loss"] = sum(expected.values())
     for name, value in expected.items():
         assert terms[name] == pytest.approx(value, rel=1e-4), name
@@ -302,11 +305,39 @@ def test_fit_under_mirrored_strategy_matches_single_device():
     assert "MIRRORED_OK" in result.stdout, result.stderr[-3000:]
 
 
-def test_contrast_weight_round_trips_and_rejects_negative_values():
-    model = AttentionAutoencoder(depth="relu3_1", encoder_weights=None, contrast_weight=2.5)
-    assert model.get_config()["contrast_weight"] == 2.5
-    assert AttentionAutoencoder.from_config(model.get_config()).contrast_weight == 2.5
-    legacy = {k: v for k, v in model.get_config().items() if k != "contrast_weight"}
-    assert AttentionAutoencoder.from_config(legacy).contrast_weight == 0.0  # archives from before the term
-    with pytest.raises(ValueError, match="Received: contrast_weight=-1"):
-        AttentionAutoencoder(depth="relu3_1", encoder_weights=None, contrast_weight=-1)
+@pytest.mark.parametrize("name", ["contrast_weight", "ssim_weight"])
+def test_added_loss_weights_round_trip_and_reject_negative_values(name):
+    model = AttentionAutoencoder(depth="relu3_1", encoder_weights=None, **{name: 2.5})
+    assert model.get_config()[name] == 2.5
+    assert getattr(AttentionAutoencoder.from_config(model.get_config()), name) == 2.5
+    legacy = {k: v for k, v in model.get_config().items() if k != name}
+    assert getattr(AttentionAutoencoder.from_config(legacy), name) == 0.0  # archives from before the term
+    with pytest.raises(ValueError, match=f"Received: {name}=-1"):
+        AttentionAutoencoder(depth="relu3_1", encoder_weights=None, **{name: -1})
+
+
+def test_freeze_attention_trains_the_decoder_only(write_image, tmp_path, vgg_weights):
+    from tf_cbam_style.cli import main
+    from tf_cbam_style.training import export_model
+
+    for i in range(4):
+        write_image(f"photos/{i}.png", height=40, width=40, seed=i)
+    start = _model()
+    start_path = export_model(start, str(tmp_path / "start.keras"))
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "photos"), "--out", str(out), "--depth", "relu3_1",
+                 "--crop-size", "32", "--batch-size", "2", "--steps", "2", "--checkpoint-every", "1",
+                 "--lr", "1e-2", "--init-from", start_path, "--freeze-attention"]) == 0
+    trained = keras.saving.load_model(str(out / "model.keras"), compile=False)
+    for before, after in zip(start.attention.get_weights(), trained.attention.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert any(not np.array_equal(b, a) for b, a in zip(start.decoder.get_weights(), trained.decoder.get_weights()))
+    assert json.loads((out / "training.json").read_text())["freeze_attention"] is True
+    assert trained.attention.trainable  # the shipped archive is an ordinary model
+
+
+def test_freeze_attention_needs_init_from(tmp_path):
+    from tf_cbam_style.training import train
+
+    with pytest.raises(ValueError, match=r"`freeze_attention`.*Received: freeze_attention=True, init_from=None"):
+        train(str(tmp_path), str(tmp_path / "run"), freeze_attention=True)

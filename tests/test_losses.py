@@ -126,3 +126,44 @@ def test_mean_std_loss_averages_layers(rng):
     shifted = {"relu1_1": f["relu1_1"] + 1.0, "relu2_1": f["relu2_1"]}
     # Only relu1_1's mean moves, by 1 in every channel: (1 + 0) / 2.
     assert float(losses.mean_std_loss(shifted, f, ["relu1_1", "relu2_1"])) == pytest.approx(0.5)
+
+
+def _numpy_ssim(x, y, size=11, sigma=1.5):
+    """Mean SSIM of (batch, H, W, C) arrays in [0, 1]: Gaussian window, valid positions (Wang et al. 2004)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    offsets = np.arange(size) - (size - 1) / 2
+    g = np.exp(-offsets ** 2 / (2 * sigma ** 2))
+    window = np.outer(g, g) / np.outer(g, g).sum()
+
+    def blur(a):  # (b, H, W, C) -> (b, H-10, W-10, C)
+        patches = sliding_window_view(a, (size, size), axis=(1, 2))
+        return np.einsum("bhwcij,ij->bhwc", patches, window)
+
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    mx, my = blur(x), blur(y)
+    vx, vy, cxy = blur(x * x) - mx ** 2, blur(y * y) - my ** 2, blur(x * y) - mx * my
+    return np.mean((2 * mx * my + c1) * (2 * cxy + c2) / ((mx ** 2 + my ** 2 + c1) * (vx + vy + c2)))
+
+
+def test_ssim_loss_known_answers_and_numpy_reference(rng):
+    x = rng.uniform(size=(2, 24, 20, 3))
+    y = np.clip(x + rng.normal(0, 0.1, x.shape), 0, 1)
+    assert float(losses.ssim_loss(x.astype(np.float32), x.astype(np.float32))) == pytest.approx(0.0, abs=1e-6)
+    assert float(losses.ssim_loss(y.astype(np.float32), x.astype(np.float32))) == pytest.approx(
+        1 - _numpy_ssim(y, x), abs=1e-5)
+    # Constant images a and b: SSIM = (2ab + C1) / (a^2 + b^2 + C1).
+    a, b = np.full((1, 16, 16, 3), 0.5, np.float32), np.full((1, 16, 16, 3), 0.25, np.float32)
+    assert float(losses.ssim_loss(a, b)) == pytest.approx(1 - (0.25 + 1e-4) / (0.3125 + 1e-4), abs=3e-4)  # float32 window
+    # The output is clipped to [0, 1] first: 1.5 counts as 1.
+    assert float(losses.ssim_loss(a * 3, np.ones_like(a))) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_ssim_loss_matches_scikit_image(rng):
+    metrics = pytest.importorskip("skimage.metrics")
+    x = rng.uniform(size=(1, 32, 32, 3))
+    y = np.clip(x + rng.normal(0, 0.2, x.shape), 0, 1)
+    reference = metrics.structural_similarity(y[0], x[0], gaussian_weights=True, sigma=1.5,
+                                              use_sample_covariance=False, data_range=1.0, channel_axis=-1)
+    assert float(losses.ssim_loss(y.astype(np.float32), x.astype(np.float32))) == pytest.approx(
+        1 - reference, abs=1e-4)

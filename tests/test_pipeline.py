@@ -163,3 +163,23 @@ def test_blank_photo_has_a_flat_attention_map(model, rng):
     np.testing.assert_array_equal(result.attention_map, 0.0)
     fg = tcs.stylize(grey, style[0], model=model, region="foreground").image
     np.testing.assert_allclose(fg, grey, atol=0.01)  # no object: nothing to stylize
+
+
+def test_ablation_hard_salient_split_binarises_the_saliency_by_two_means(tiny_model_path):
+    import tensorflow as tf
+
+    from tf_cbam_style.api import load_model
+    from tf_cbam_style.evaluation.ablation import make_method, make_pipeline
+
+    model = load_model(tiny_model_path)
+    pipeline = make_pipeline(model, "hard_salient_split")
+    saliency = tf.constant([0.1, 0.2, 0.3, 0.75, 0.9, 1.0], tf.float32)[None, :, None, None]
+    split = pipeline.split_saliency({"saliency": saliency, "attended": 1})
+    np.testing.assert_array_equal(split["saliency"].numpy().ravel(), [0, 0, 0, 1, 1, 1])
+    assert split["attended"] == 1
+    rng = np.random.default_rng(0)
+    image = make_method(model, "hard_salient_split").stylize(
+        rng.uniform(size=(32, 40, 3)).astype(np.float32), rng.uniform(size=(32, 32, 3)).astype(np.float32))
+    assert image.shape == (32, 40, 3) and np.isfinite(image).all()
+    with pytest.raises(ValueError, match="Received: variant='nope'"):
+        make_pipeline(model, "nope")

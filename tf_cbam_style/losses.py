@@ -101,6 +101,36 @@ def pixel_loss(images, target_images):
     return tf.reduce_mean(tf.square((images - target_images) * 255.0))
 
 
+def ssim_loss(images, target_images):
+    """Structural dissimilarity `1 - mean SSIM(y, x)` (our addition, not AAMS).
+
+    The SSIM of Wang et al. (2004) as `tf.image.ssim` computes it (11x11
+    Gaussian window of sigma 1.5, `K1 = 0.01`, `K2 = 0.03`, valid positions
+    only, averaged over the positions, channels and images): the same score
+    as the held-out reconstruction figure (`reconstruction`), so the term
+    trains what that figure measures. The output is clipped to [0, 1]
+    first (the gradient then skips clipped pixels).
+
+    Args:
+        images: `(batch, H, W, 3)` output images, [0, 1] scale, `H, W >= 11`.
+        target_images: the targets, same shape, [0, 1].
+
+    Returns:
+        A scalar tensor in [0, 2], unitless; 0 for identical images.
+
+    Example:
+
+    >>> x = tf.random.stateless_uniform((1, 16, 16, 3), seed=(1, 2))
+    >>> float(ssim_loss(x, x))
+    0.0
+
+    Reference:
+        - [Wang et al., 2004](https://doi.org/10.1109/TIP.2003.819861).
+    """
+    clipped = tf.clip_by_value(images, 0.0, 1.0)
+    return 1.0 - tf.reduce_mean(tf.image.ssim(clipped, target_images, max_val=1.0))
+
+
 def total_variation_loss(images):
     """Anisotropic total variation `mean(|dy|) + mean(|dx|)` in 0-255 units.
 

@@ -60,6 +60,7 @@ def train(
     crop_schedule=None,
     lr_schedule="constant",
     init_from=None,
+    freeze_attention=False,
     decoder_upsampling="bilinear",
     skip_statistics=False,
     eval_data=None,
@@ -111,6 +112,10 @@ def train(
         init_from: a `.keras` model (or model folder) whose attention and
             decoder weights start the run (warm start); ignored when
             resuming.
+        freeze_attention: when True, the attention's weights are not
+            trained (only the decoder is): e.g. after
+            `tools/fit_attention_contrast.py` fitted the attention alone, so
+            that adapting the decoder cannot move the map back.
         decoder_upsampling, skip_statistics: the decoder (see `Decoder`).
         eval_data: optional folder of held-out photos, scored after every
             epoch (PSNR/SSIM at `eval_size` px, see `reconstruction`).
@@ -118,7 +123,7 @@ def train(
             (see `make_dataset`); default: the crop size.
         loss_weights: optional dict overriding `pixel_weight`,
             `perceptual_weight`, `tv_weight`, `attention_weight` and
-            `contrast_weight`.
+            `contrast_weight` and `ssim_weight`.
         strategy: `"auto"` (default), `"single-host"` or `"multi-worker"`.
         tfds_data_dir, tfds_download, tfds_split: for a `tfds:` `data`, the
             TFDS data folder, whether to download and prepare a missing
@@ -132,7 +137,7 @@ def train(
         The path of the final `.keras` model.
 
     Raises:
-        ValueError: for a non-positive size, step count or batch, a bad
+        ValueError: for `freeze_attention` without `init_from`, a non-positive size, step count or batch, a bad
             schedule or strategy, a `data` folder without readable images or
             an unknown TFDS dataset.
         ImportError: for a `tfds:` `data` without tensorflow-datasets.
@@ -155,6 +160,11 @@ def train(
     if not isinstance(peer_timeout, (int, float)) or peer_timeout <= 0:
         raise ValueError(
             f"`peer_timeout` must be a positive number of seconds. Received: peer_timeout={peer_timeout!r}"
+        )
+    if freeze_attention and not init_from:
+        raise ValueError(
+            "`freeze_attention` keeps the attention of `init_from`, so it needs one (a frozen random "
+            f"attention finds nothing). Received: freeze_attention={freeze_attention!r}, init_from={init_from!r}"
         )
     if isinstance(crop_schedule, str):
         crop_schedule = parse_crop_schedule(crop_schedule)
@@ -189,6 +199,7 @@ def train(
         data=str(data), out=out, attention=attention, depth=depth, phases=phases, batch_size=batch_size,
         learning_rate=learning_rate, lr_schedule=lr_schedule, checkpoint_every=checkpoint_every, seed=seed,
         vgg_weights=vgg_weights, verbose=verbose, callbacks=callbacks, init_from=init_from,
+        freeze_attention=bool(freeze_attention),
         decoder_upsampling=decoder_upsampling, skip_statistics=skip_statistics, eval_data=eval_data,
         eval_size=eval_size, loss_weights=loss_weights, files=files, images=images, skipped=skipped,
         eval_files=eval_files, tfds_data_dir=tfds_data_dir, tfds_download=False, tfds_split=tfds_split,

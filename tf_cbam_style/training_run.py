@@ -201,6 +201,7 @@ class TrainingRun:
     tfds_download: bool = False
     tfds_split: str = "train"
     image_size: object = None
+    freeze_attention: bool = False
 
     @property
     def total_steps(self):
@@ -220,6 +221,8 @@ class TrainingRun:
             **(self.loss_weights or {}),
         )
         model.build()
+        if self.freeze_attention:
+            model.attention.trainable = False
         schedule = self.learning_rate
         if self.lr_schedule == "cosine":
             schedule = keras.optimizers.schedules.CosineDecay(self.learning_rate, self.total_steps, alpha=0.1)
@@ -281,11 +284,12 @@ class TrainingRun:
             "learning_rate": self.learning_rate,
             "lr_schedule": self.lr_schedule,
             "init_from": str(self.init_from) if self.init_from else None,
+            "freeze_attention": bool(self.freeze_attention),
             "decoder_upsampling": self.decoder_upsampling,
             "skip_statistics": bool(self.skip_statistics),
             "loss_weights": {k: getattr(model, k) for k in
                              ("pixel_weight", "perceptual_weight", "tv_weight", "attention_weight",
-                              "contrast_weight", "perceptual_layer_weights")},
+                              "contrast_weight", "ssim_weight", "perceptual_layer_weights")},
             "data": self.data,
             "images": self.images,
             "skipped": self.skipped,

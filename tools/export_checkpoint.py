@@ -35,6 +35,8 @@ def main(argv=None):
                              "at 52 MB instead of 104 MB")
     parser.add_argument("--contrast-weight", type=float, default=0.0,
                         help="the run's --contrast-weight, recorded in the model's config (default: 0)")
+    parser.add_argument("--ssim-weight", type=float, default=0.0,
+                        help="the run's --ssim-weight, recorded in the model's config (default: 0)")
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
 
@@ -53,7 +55,7 @@ def main(argv=None):
     layer_weights = None if args.perceptual_layer_weights == "aams" else "balanced"
     model = AttentionAutoencoder(depth=args.depth, attention=args.attention,
                                  decoder_upsampling=args.upsampling, perceptual_layer_weights=layer_weights,
-                                 contrast_weight=args.contrast_weight,
+                                 contrast_weight=args.contrast_weight, ssim_weight=args.ssim_weight,
                                  store_encoder_weights=not args.no_encoder_weights)
     model.build()
     model.load_weights(checkpoint)

@@ -33,6 +33,9 @@ def _add_train(subparsers):
                    help="cosine: from --lr down to a tenth of it over all steps")
     p.add_argument("--init-from", default=None, metavar="MODEL",
                    help="warm start: attention and decoder weights of this .keras model or model folder")
+    p.add_argument("--freeze-attention", action="store_true",
+                   help="train the decoder only; the attention keeps its --init-from weights "
+                   "(e.g. after tools/fit_attention_contrast.py)")
     p.add_argument("--upsampling", default="bilinear", choices=["nearest", "bilinear"],
                    help="the decoder's x2 upsampling")
     p.add_argument("--skip-statistics", action="store_true",
@@ -50,6 +53,9 @@ def _add_train(subparsers):
     p.add_argument("--contrast-weight", type=float, default=None,
                    help="weight of the attention-contrast term, which pulls the attention map toward the "
                    "features' global contrast (default: 0, off; not in AAMS)")
+    p.add_argument("--ssim-weight", type=float, default=None,
+                   help="weight of the SSIM term, 1 - SSIM(output, photo), the structure the held-out "
+                   "SSIM measures (default: 0, off; not in AAMS)")
     # Scale-out: TensorFlow Datasets and multi-worker training (docs/training.md).
     p.add_argument("--tfds-data-dir", default=None, metavar="DIR",
                    help="TFDS data folder for --data tfds:NAME (default: ~/tensorflow_datasets)")
@@ -75,7 +81,7 @@ def run_train(args):
     from tf_cbam_style.training import train
 
     weights = {f"{n}_weight": getattr(args, f"{n}_weight")
-               for n in ("pixel", "perceptual", "tv", "attention", "contrast")
+               for n in ("pixel", "perceptual", "tv", "attention", "contrast", "ssim")
                if getattr(args, f"{n}_weight") is not None}
     if args.perceptual_layer_weights:
         from tf_cbam_style.training import parse_layer_weights
@@ -90,7 +96,8 @@ def run_train(args):
             crop_size=args.crop_size, batch_size=args.batch_size, steps=args.steps,
             learning_rate=args.lr, checkpoint_every=args.checkpoint_every,
             seed=args.seed, vgg_weights=args.vgg_weights, crop_schedule=args.crop_schedule,
-            lr_schedule=args.lr_schedule, init_from=args.init_from, decoder_upsampling=args.upsampling,
+            lr_schedule=args.lr_schedule, init_from=args.init_from,
+            freeze_attention=args.freeze_attention, decoder_upsampling=args.upsampling,
             skip_statistics=args.skip_statistics, eval_data=args.eval_data, loss_weights=weights or None,
             image_size=args.image_size, strategy=args.strategy, tfds_data_dir=args.tfds_data_dir,
             tfds_download=args.tfds_download, tfds_split=args.tfds_split,

@@ -29,6 +29,10 @@ Variants (all on the CBAM model, method `cbam`, alpha 1, defaults):
   8 px pattern's fundamental in the image, 3 px 6 %, 4 px under 1 %).
 - `patch_3`: 3x3 style-swap patches instead of 5x5.
 - `scales_1`: one stroke scale (1.0) instead of (0.5, 0.7071, 1.0).
+- `hard_salient_split`: the fusion's saliency replaced by its 2-means split
+  (1 in the upper cluster, else 0), so the salient region keeps the
+  content's (whitened) features outright and the rest gets the coarsest
+  strokes: the most the stroke fusion can separate the two regions.
 """
 
 import argparse
@@ -36,7 +40,8 @@ import os
 import sys
 
 VARIANTS = ("pipeline", "no_periodic_filter", "attend_whitened", "rewhiten", "decoder_statistics",
-            "no_color_transfer", "periodic_filter_sigma_2", "periodic_filter_sigma_4", "patch_3", "scales_1")
+            "no_color_transfer", "periodic_filter_sigma_2", "periodic_filter_sigma_4", "patch_3", "scales_1",
+            "hard_salient_split")
 
 
 def make_pipeline(model, variant):
@@ -58,7 +63,20 @@ def make_pipeline(model, variant):
                 stages["coloring"] = self.color_rewhitened
             elif variant == "decoder_statistics":
                 stages["decoder"] = self.decode_matched
+            elif variant == "hard_salient_split":
+                attend = stages["attention"]
+                stages["attention"] = lambda state: self.split_saliency(attend(state))
             return list(stages.items())
+
+        def split_saliency(self, new):
+            import tensorflow as tf
+
+            from tf_cbam_style.layers.multi_stroke_fusion import kmeans_1d
+
+            saliency = new["saliency"]
+            centroids = kmeans_1d(tf.reshape(saliency, [tf.shape(saliency)[0], -1]), 2, 20)
+            threshold = tf.reduce_mean(centroids, axis=-1)[:, None, None, None]
+            return dict(new, saliency=tf.cast(saliency > threshold, saliency.dtype))
 
         def attend_whitened(self, state):
             whitened = self.wct.whiten(state["content_features"][self.depth])

@@ -8,7 +8,7 @@ from tf_cbam_style.models.decoder import Decoder, feature_statistics
 from tf_cbam_style.models.vgg19_encoder import VGG19Encoder
 
 ATTENTIONS = ("cbam", "self_attention")
-LOSS_NAMES = ("perceptual", "pixel", "attention", "tv", "contrast")
+LOSS_NAMES = ("perceptual", "pixel", "attention", "tv", "contrast", "ssim")
 PERCEPTUAL_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 # Inverse mean squares of the VGG19 relu{k}_1 features of the training
 # photos relative to relu4_1's (measured on 512 random 128 px crops of
@@ -53,6 +53,7 @@ class AttentionAutoencoder(keras.Model):
           + w_attention * mean(|att|)
           + w_tv * mean(|dy| + |dx|)
           + w_contrast * (1 - corr(attention_map, ||f - mean f||))
+          + w_ssim * (1 - SSIM(y, x))
 
     with `phi_l` the encoder's `relu{1..k}_1` outputs up to its depth (at most
     relu4_1) and the terms of `tf_cbam_style.losses` (`compute_losses`).
@@ -67,6 +68,9 @@ class AttentionAutoencoder(keras.Model):
             (our addition, not AAMS: pulls the attention map toward the
             features' global contrast, an unsupervised saliency cue).
             Defaults to `0` (off; the term is still reported).
+        ssim_weight: float >= 0, weight of `losses.ssim_loss` (our
+            addition, not AAMS: trains the structure the held-out SSIM
+            measures). Defaults to `0` (off; the term is still reported).
         perceptual_layer_weights: `"balanced"` (default,
             `BALANCED_LAYER_WEIGHTS`), `None` (AAMS: every layer weight 1) or
             a dict layer -> weight.
@@ -115,6 +119,7 @@ class AttentionAutoencoder(keras.Model):
         tv_weight=10.0,
         attention_weight=6.0,
         contrast_weight=0.0,
+        ssim_weight=0.0,
         perceptual_layer_weights="balanced",
         decoder_upsampling="bilinear",
         skip_statistics=False,
@@ -136,6 +141,9 @@ class AttentionAutoencoder(keras.Model):
         if not float(contrast_weight) >= 0:
             raise ValueError(f"`contrast_weight` must be >= 0. Received: contrast_weight={contrast_weight!r}")
         self.contrast_weight = float(contrast_weight)
+        if not float(ssim_weight) >= 0:
+            raise ValueError(f"`ssim_weight` must be >= 0. Received: ssim_weight={ssim_weight!r}")
+        self.ssim_weight = float(ssim_weight)
         if perceptual_layer_weights == "balanced":
             perceptual_layer_weights = dict(BALANCED_LAYER_WEIGHTS)
         if perceptual_layer_weights is not None and (
@@ -226,7 +234,7 @@ class AttentionAutoencoder(keras.Model):
         `perceptual_layer_weights`, `pixel_loss`, `attention_loss` of the
         attention, `total_variation_loss` of the output and
         `attention_contrast_loss` of the attention map against the encoder
-        features, each times its weight.
+        features and `ssim_loss` of the output, each times its weight.
 
         Args:
             images: `(batch, height, width, 3)` RGB in [0, 1].
@@ -249,6 +257,7 @@ class AttentionAutoencoder(keras.Model):
             "tv": self.tv_weight * losses.total_variation_loss(output),
             "contrast": self.contrast_weight * losses.attention_contrast_loss(
                 attended["attention_map"], targets[self.depth]),
+            "ssim": self.ssim_weight * losses.ssim_loss(output, images),
         }
         terms["loss"] = tf.add_n(list(terms.values()))
         return terms
@@ -293,6 +302,7 @@ class AttentionAutoencoder(keras.Model):
                 "tv_weight": self.tv_weight,
                 "attention_weight": self.attention_weight,
                 "contrast_weight": self.contrast_weight,
+                "ssim_weight": self.ssim_weight,
                 "perceptual_layer_weights": self.perceptual_layer_weights,
                 "decoder_upsampling": self.decoder_upsampling,
                 "skip_statistics": self.skip_statistics,
