@@ -341,3 +341,21 @@ def test_freeze_attention_needs_init_from(tmp_path):
 
     with pytest.raises(ValueError, match=r"`freeze_attention`.*Received: freeze_attention=True, init_from=None"):
         train(str(tmp_path), str(tmp_path / "run"), freeze_attention=True)
+
+
+def test_freeze_attention_holds_in_the_multi_worker_loop(write_image, tmp_path, vgg_weights):
+    """The custom loop (one worker here) trains the same variables as model.fit."""
+    from tf_cbam_style.training import export_model, train
+
+    for i in range(4):
+        write_image(f"photos/{i}.png", height=40, width=40, seed=i)
+    start = _model()
+    train(str(tmp_path / "photos"), str(tmp_path / "run"), depth="relu3_1", crop_size=32, batch_size=2, steps=2,
+          checkpoint_every=1, learning_rate=1e-2, init_from=export_model(start, str(tmp_path / "start.keras")),
+          freeze_attention=True, strategy="multi-worker", verbose=0)
+    trained = keras.saving.load_model(str(tmp_path / "run" / "model.keras"), compile=False)
+    for before, after in zip(start.attention.get_weights(), trained.attention.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert any(not np.array_equal(b, a) for b, a in zip(start.decoder.get_weights(), trained.decoder.get_weights()))
+    facts = json.loads((tmp_path / "run" / "training.json").read_text())
+    assert (facts["strategy"], facts["freeze_attention"]) == ("multi-worker", True)
