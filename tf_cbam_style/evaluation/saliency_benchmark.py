@@ -533,15 +533,15 @@ def region_scores(items, models, style, size=320, refinements=DEFAULT_REFINEMENT
     loaded = {label: (m if hasattr(m, "encoder") else api.load_model(m)) for label, m in models.items()}
     filters = [(r, GuidedFilter(radius=r.radius, epsilon=r.epsilon) if r.radius else None) for r in refinements]
     rows = []
-    pipelines = {label: StylizePipeline(model) for label, model in loaded.items()}  # once, not per photo
+    runners = {}  # once per model, not per photo: its method, transfer, traced function and pipeline
+    for label, model in loaded.items():
+        method = "self_attention" if model.attention_kind == "self_attention" else "cbam"
+        transfer = opts.transfer_for(method, model.attention_kind)
+        runners[label] = (method, transfer, api.pipeline_function(model, transfer), StylizePipeline(model))
     for index, item in enumerate(tqdm(items, unit="image", disable=not progress)):
         content, human = load_item(item, size)
         guides = {"rgb": tf.constant(content[None]), "grey": tf.constant((content @ LUMA)[None, :, :, None])}
-        for label, model in loaded.items():
-            method = "self_attention" if model.attention_kind == "self_attention" else "cbam"
-            transfer = opts.transfer_for(method, model.attention_kind)
-            function = api.pipeline_function(model, transfer)
-            pipeline = pipelines[label]
+        for label, (method, transfer, function, pipeline) in runners.items():
 
             def inputs(region):
                 return {"content_image": content[None], "style_image": style[None],

@@ -138,11 +138,10 @@ class AttentionAutoencoder(keras.Model):
         self.perceptual_weight = perceptual_weight
         self.tv_weight = tv_weight
         self.attention_weight = attention_weight
-        if not float(contrast_weight) >= 0:
-            raise ValueError(f"`contrast_weight` must be >= 0. Received: contrast_weight={contrast_weight!r}")
+        for name, value in (("contrast_weight", contrast_weight), ("ssim_weight", ssim_weight)):
+            if not float(value) >= 0:
+                raise ValueError(f"`{name}` must be >= 0. Received: {name}={value!r}")
         self.contrast_weight = float(contrast_weight)
-        if not float(ssim_weight) >= 0:
-            raise ValueError(f"`ssim_weight` must be >= 0. Received: ssim_weight={ssim_weight!r}")
         self.ssim_weight = float(ssim_weight)
         if perceptual_layer_weights == "balanced":
             perceptual_layer_weights = dict(BALANCED_LAYER_WEIGHTS)
