@@ -359,3 +359,20 @@ def test_freeze_attention_holds_in_the_multi_worker_loop(write_image, tmp_path, 
     assert any(not np.array_equal(b, a) for b, a in zip(start.decoder.get_weights(), trained.decoder.get_weights()))
     facts = json.loads((tmp_path / "run" / "training.json").read_text())
     assert (facts["strategy"], facts["freeze_attention"]) == ("multi-worker", True)
+
+
+@pytest.mark.parametrize("flag", [["--ssim-weight", "-1"], ["--contrast-weight", "-1"],
+                                  ["--attention", "self_attention", "--init-from", "CBAM"]])
+def test_train_with_a_bad_argument_leaves_no_run_folder(flag, write_image, tmp_path, vgg_weights, tiny_model_path,
+                                                        capsys):
+    from tf_cbam_style.cli import main
+
+    for i in range(2):
+        write_image(f"photos/{i}.png", height=40, width=40, seed=i)
+    flag = [tiny_model_path if f == "CBAM" else f for f in flag]
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "photos"), "--out", str(out), "--crop-size", "32",
+                 "--steps", "1"] + flag) != 0
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and "\n" not in error and "Received:" in error
+    assert not out.exists()

@@ -388,12 +388,12 @@ def _train_in(run, strategy, total, cluster, name, is_chief, log_dir):
     global_batch = run.batch_size * replicas
     shared = os.path.join(run.out, "checkpoints")
     checkpoint_dir = os.path.join(log_dir, "checkpoints")  # the shared one on the chief
-    os.makedirs(checkpoint_dir, exist_ok=True)
     keras.utils.set_random_seed(run.seed)
     with strategy.scope():
         model = run.build_model()
         trainable = model.attention.trainable_variables + model.decoder.trainable_variables
         model.optimizer.build(trainable)
+    os.makedirs(checkpoint_dir, exist_ok=True)  # after the model's arguments were checked
     checkpoint = tf.train.Checkpoint(attention=model.attention, decoder=model.decoder, optimizer=model.optimizer)
     manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=2)
     latest = tf.train.latest_checkpoint(shared)

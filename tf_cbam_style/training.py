@@ -215,7 +215,6 @@ def train(
 def _fit(run):
     """The single-host engine: `model.fit` per phase, resumed by `BackupAndRestore`."""
     out, phases = run.out, run.phases
-    os.makedirs(out, exist_ok=True)
     keras.utils.set_random_seed(run.seed)
 
     strategy = choose_strategy()
@@ -223,9 +222,12 @@ def _fit(run):
     global_batch = run.batch_size * replicas
     with strategy.scope():
         model = run.build_model()
-    started = any(name.startswith("backup") for name in os.listdir(out))
+    started = os.path.isdir(out) and any(name.startswith("backup") for name in os.listdir(out))
     if not started:
         run.warm_start(model)
+    # Only now, after the model's arguments and `init_from` were checked, so
+    # that a bad one leaves no empty run folder behind.
+    os.makedirs(out, exist_ok=True)
 
     clock = _RunClock(os.path.join(out, "wall_time.json"))
     start = time.time()
