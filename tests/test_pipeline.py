@@ -183,3 +183,47 @@ def test_ablation_hard_salient_split_binarises_the_saliency_by_two_means(tiny_mo
     assert image.shape == (32, 40, 3) and np.isfinite(image).all()
     with pytest.raises(ValueError, match="Received: variant='nope'"):
         make_pipeline(model, "nope")
+
+
+def test_ablation_feedback_features_matches_numpy():
+    from tf_cbam_style.evaluation.ablation import feedback_features
+
+    rng = np.random.default_rng(3)
+    f = rng.normal(2.0, 3.0, size=(2, 4, 5, 6)).astype(np.float32)
+    t_mean, t_std = rng.normal(size=(2, 1, 1, 6)), rng.uniform(1, 2, size=(2, 1, 1, 6))
+    m_mean, m_std = rng.normal(size=(2, 1, 1, 6)), rng.uniform(0.5, 1, size=(2, 1, 1, 6))
+    got = feedback_features(f, (t_mean.astype(np.float32), t_std.astype(np.float32)),
+                            (m_mean.astype(np.float32), m_std.astype(np.float32))).numpy()
+    mu = f.mean(axis=(1, 2), keepdims=True)
+    want = (f - mu) * t_std / m_std + mu + (t_mean - m_mean)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    # Nothing lost (measured == target): the features come back unchanged.
+    same = feedback_features(f, (t_mean.astype(np.float32), t_std.astype(np.float32)),
+                             (t_mean.astype(np.float32), t_std.astype(np.float32))).numpy()
+    np.testing.assert_allclose(same, f, rtol=1e-5, atol=1e-4)
+
+
+def test_ablation_feedback_and_cascade_variants(tiny_model_path, tmp_path):
+    from tf_cbam_style.api import load_model, stylize
+    from tf_cbam_style.evaluation.ablation import make_method
+    from tf_cbam_style.models import AttentionAutoencoder
+    from tf_cbam_style.training import export_model
+
+    model = load_model(tiny_model_path)
+    rng = np.random.default_rng(0)
+    content = rng.uniform(size=(32, 40, 3)).astype(np.float32)
+    style = rng.uniform(size=(32, 32, 3)).astype(np.float32)
+    base = make_method(model, "pipeline").stylize(content, style)
+    feedback = make_method(model, "feature_feedback").stylize(content, style)
+    assert feedback.shape == base.shape and np.isfinite(feedback).all()
+    assert 0.0 <= feedback.min() and feedback.max() <= 1.0
+    assert np.abs(feedback - base).max() > 1e-4
+
+    shallow = AttentionAutoencoder(depth="relu3_1", attention="cbam", encoder_weights=None)
+    shallow.build()
+    refine = load_model(export_model(shallow, str(tmp_path / "relu3_1.keras")))
+    cascade = make_method(model, "cascade_adain_relu3_1", refine).stylize(content, style)
+    want = stylize(base, style, method="adain", model=refine, return_attention=False).image
+    np.testing.assert_allclose(cascade, want, atol=1e-5)
+    with pytest.raises(ValueError, match="Received: refine_model.depth='relu4_1'"):
+        make_method(model, "cascade_wct_relu3_1", model)

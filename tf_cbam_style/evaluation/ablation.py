@@ -33,6 +33,16 @@ Variants (all on the CBAM model, method `cbam`, alpha 1, defaults):
   (1 in the upper cluster, else 0), so the salient region keeps the
   content's (whitened) features outright and the rest gets the coarsest
   strokes: the most the stroke fusion can separate the two regions.
+- `feature_feedback`: the decoder runs twice. The first output is encoded
+  again, and the decoder's input features get their per-channel mean and
+  std corrected by what the decoder lost (`feedback_features`), so that the
+  decoded image's features come closer to the statistics it was asked for.
+- `cascade_adain_relu3_1`, `cascade_wct_relu3_1`: the coarse-to-fine
+  cascade of Li et al. (NeurIPS 2017, "Universal style transfer via
+  feature transforms"): the pipeline's output is stylized again at relu3_1
+  by AdaIN or WCT with the shipped `cbam_relu3_1` autoencoder (or
+  `--refine-model`), which matches the finer layers' statistics that the
+  relu4_1 decoder gives back only in part.
 """
 
 import argparse
@@ -41,7 +51,35 @@ import sys
 
 VARIANTS = ("pipeline", "no_periodic_filter", "attend_whitened", "rewhiten", "decoder_statistics",
             "no_color_transfer", "periodic_filter_sigma_2", "periodic_filter_sigma_4", "patch_3", "scales_1",
-            "hard_salient_split")
+            "hard_salient_split", "feature_feedback", "cascade_adain_relu3_1", "cascade_wct_relu3_1")
+CASCADES = {"cascade_adain_relu3_1": "adain", "cascade_wct_relu3_1": "wct"}
+
+
+def feedback_features(features, target, measured):
+    """Corrects `features` by the per-channel statistics a decoder lost.
+
+    With `(mu_f, sigma_f)` the features' own channel statistics, returns
+    `(f - mu_f) * sigma_t / sigma_m + mu_f + (mu_t - mu_m)`: the spread is
+    scaled by what the decoded image's features lacked, and the mean moved
+    by what they missed.
+
+    Args:
+        features: `(batch, h, w, c)` features given to the decoder.
+        target: `(mean, std)`, each `(batch, 1, 1, c)`: the statistics the
+            decoder was asked for (those of `features`).
+        measured: `(mean, std)` of the decoded image's features, the same shapes.
+
+    Returns:
+        The corrected `(batch, h, w, c)` features.
+    """
+    import tensorflow as tf
+
+    from tf_cbam_style.models.decoder import feature_statistics
+
+    mean, _ = feature_statistics(features)
+    (target_mean, target_std), (measured_mean, measured_std) = target, measured
+    scale = target_std / tf.maximum(measured_std, 1e-5)
+    return (features - mean) * scale + mean + (target_mean - measured_mean)
 
 
 def make_pipeline(model, variant):
@@ -63,6 +101,8 @@ def make_pipeline(model, variant):
                 stages["coloring"] = self.color_rewhitened
             elif variant == "decoder_statistics":
                 stages["decoder"] = self.decode_matched
+            elif variant == "feature_feedback":
+                stages["decoder"] = self.decode_feedback
             elif variant == "hard_salient_split":
                 attend = stages["attention"]
                 stages["attention"] = lambda state: self.split_saliency(attend(state))
@@ -100,6 +140,15 @@ def make_pipeline(model, variant):
             image = decoder(state["features"], statistics=targets, statistics_weight=state["alpha"])
             return {"decoded": self.finish_decoded(image, state)}
 
+        def decode_feedback(self, state):
+            from tf_cbam_style.models.decoder import feature_statistics
+
+            decoder, features = self.autoencoder.decoder, state["features"]
+            first = self.finish_decoded(decoder(features, statistics=state["statistics"]), state)
+            measured = self.autoencoder.encoder(self._pad(first))
+            corrected = feedback_features(features, feature_statistics(features), feature_statistics(measured))
+            return {"decoded": self.finish_decoded(decoder(corrected, statistics=state["statistics"]), state)}
+
     pipeline = Variant(model, remove_periodic_noise=variant != "no_periodic_filter",
                        transfer_colors=variant != "no_color_transfer")
     if variant.startswith("periodic_filter_sigma_"):
@@ -113,8 +162,15 @@ def make_pipeline(model, variant):
     return pipeline
 
 
-def make_method(model, variant):
-    """A `methods.Method` running `variant` with the default options."""
+def make_method(model, variant, refine_model=None):
+    """A `methods.Method` running `variant` with the default options.
+
+    Args:
+        model: the CBAM `AttentionAutoencoder`.
+        variant: one of `VARIANTS`.
+        refine_model: the relu3_1 `AttentionAutoencoder` of the cascade
+            variants (default: the shipped `cbam_relu3_1`, loaded when needed).
+    """
     import numpy as np
     import tensorflow as tf
 
@@ -122,7 +178,7 @@ def make_method(model, variant):
     from tf_cbam_style.models.pipeline import option_tensors
     from tf_cbam_style.options import StylizeOptions
 
-    pipeline = make_pipeline(model, variant)
+    pipeline = make_pipeline(model, "pipeline" if variant in CASCADES else variant)
     options = StylizeOptions(method=model.attention_kind,
                              stroke_scales=(1.0,) if variant == "scales_1" else StylizeOptions().stroke_scales)
     transfer = pipeline.check_method(options.method)
@@ -137,7 +193,25 @@ def make_method(model, variant):
         from tf_cbam_style.api import fit_style
 
         style = fit_style(np.asarray(style, np.float32), 512)
-        return run(np.asarray(content, np.float32)[None], style[None]).numpy()[0]
+        image = run(np.asarray(content, np.float32)[None], style[None]).numpy()[0]
+        if variant in CASCADES:
+            image = refine(image, style)
+        return image
+
+    if variant in CASCADES:
+        from tf_cbam_style import api
+
+        if refine_model is None:
+            from tf_cbam_style.evaluation.methods import model_paths
+
+            refine_model = api.load_model(model_paths()["cbam_relu3_1"])
+        if refine_model.depth != "relu3_1":
+            raise ValueError("`refine_model` must be a relu3_1 model. "
+                             f"Received: refine_model.depth={refine_model.depth!r}")
+
+        def refine(image, style):
+            return api.stylize(image, style, method=CASCADES[variant], model=refine_model,
+                               return_attention=False).image
 
     return Method(variant, stylize, f"ablation variant {variant!r} (see evaluation/ablation.py)")
 
@@ -151,7 +225,11 @@ def main(argv=None):
     parser.add_argument("--max-styles", type=int, default=2)
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--model", default=None, help="CBAM .keras model (default: the shipped one)")
+    parser.add_argument("--refine-model", default=None,
+                        help="relu3_1 .keras model of the cascade variants (default: the shipped cbam_relu3_1)")
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--with-magenta", action="store_true",
+                        help="add the Magenta peer as a reference row (needs ../shared/baselines)")
     parser.add_argument("-o", "--output", default="reports/ablation")
     args = parser.parse_args(argv)
 
@@ -163,7 +241,12 @@ def main(argv=None):
     model = api.load_model(args.model)
     contents = expand_images(args.contents, "contents")[: args.max_contents]
     styles = expand_images(args.styles, "styles")[: args.max_styles]
-    methods = [make_method(model, v) for v in args.variants.split(",")]
+    refine_model = api.load_model(args.refine_model) if args.refine_model else None
+    methods = [make_method(model, v, refine_model) for v in args.variants.split(",")]
+    if args.with_magenta:
+        from tf_cbam_style.evaluation.methods import make_method as make_reference
+
+        methods.append(make_reference("magenta"))
     result = evaluate(contents, styles, methods, size=args.size, cbam_model=args.model,
                       sheet_styles=1, sheet_contents=4, grid_period=model.encoder.stride)
     files = write_report(result, args.output, cell_size=160,
