@@ -376,3 +376,86 @@ def test_train_with_a_bad_argument_leaves_no_run_folder(flag, write_image, tmp_p
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: ") and "\n" not in error and "Received:" in error
     assert not out.exists()
+
+
+def test_mixed_bfloat16_matches_float32_and_exports_float32(rng, tmp_path):
+    from tf_cbam_style.training import export_model
+
+    model = _model()
+    mixed = AttentionAutoencoder.from_config(model.get_config())
+    mixed.build()
+    mixed.set_weights(model.get_weights())
+    mixed.set_precision("mixed_bfloat16")
+    assert mixed.decoder.compute_dtype == "bfloat16" and mixed.encoder.compute_dtype == "bfloat16"
+    assert all(w.dtype == "float32" for w in mixed.weights)  # weights stay float32
+    assert mixed.get_config() == model.get_config()
+    images = rng.uniform(size=(2, 32, 32, 3)).astype(np.float32)
+    want = {k: float(v) for k, v in model.compute_losses(images).items()}
+    got = mixed.compute_losses(images)
+    assert all(v.dtype == "float32" for v in got.values())  # loss terms in float32
+    # bfloat16 keeps 8 mantissa bits (0.4 %); the total variation of an
+    # untrained decoder's flat output is mostly that rounding, hence 10 %.
+    for name, rel in (("perceptual", 0.03), ("pixel", 0.03), ("attention", 0.03), ("tv", 0.1), ("loss", 0.03)):
+        assert float(got[name]) == pytest.approx(want[name], rel=rel), name
+    loaded = keras.saving.load_model(export_model(mixed, str(tmp_path / "m.keras")), compile=False)
+    assert loaded.decoder.compute_dtype == "float32" and loaded.encoder.compute_dtype == "float32"
+    np.testing.assert_allclose(float(loaded.compute_losses(images)["loss"]), want["loss"], rtol=1e-5)
+    with pytest.raises(ValueError, match="Received: precision='float16'"):
+        model.set_precision("float16")
+
+
+def test_train_command_with_mixed_precision(write_image, tmp_path, vgg_weights):
+    from tf_cbam_style.cli import main
+
+    for i in range(2):
+        write_image(f"photos/{i}.png", height=40, width=40, seed=i)
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "photos"), "--out", str(out), "--depth", "relu3_1",
+                 "--crop-size", "32", "--batch-size", "2", "--steps", "1", "--precision", "mixed_bfloat16",
+                 "--eval-data", str(tmp_path / "photos")]) == 0
+    facts = json.loads((out / "training.json").read_text())
+    assert facts["precision"] == "mixed_bfloat16" and facts["held_out"]["psnr"] > 0
+    trained = keras.saving.load_model(str(out / "model.keras"), compile=False)
+    assert trained.decoder.compute_dtype == "float32"
+
+
+def test_train_rejects_an_unknown_precision(tmp_path):
+    from tf_cbam_style.training import train
+
+    with pytest.raises(ValueError, match="Received: precision='float16'"):
+        train(str(tmp_path), str(tmp_path / "run"), precision="float16")
+    assert not (tmp_path / "run").exists()
+
+
+def test_profile_training_command_prints_every_stage_per_precision(write_image, tmp_path, tiny_model_path, capsys):
+    from tf_cbam_style.cli import main
+    from tf_cbam_style.evaluation.train_profile import STAGES
+
+    for i in range(2):
+        write_image(f"photos/{i}.png", height=40, width=40, seed=i)
+    assert main(["profile-training", "--data", str(tmp_path / "photos"), "--model", tiny_model_path,
+                 "--crop-size", "32", "--batch-size", "2", "--repeats", "1"]) == 0
+    printed = capsys.readouterr().out
+    header = next(line for line in printed.splitlines() if line.startswith("| stage"))
+    assert "float32" in header and "mixed_bfloat16" in header
+    for stage in STAGES:
+        row = next(line for line in printed.splitlines() if line.startswith(f"| {stage} |"))
+        assert row.count("%") == 2
+    pixel = next(line for line in printed.splitlines() if line.startswith("| pixel |"))
+    assert pixel.count("%") == 1  # the second column's difference to the first
+    assert main(["profile-training", "--data", str(tmp_path / "photos"), "--precisions", "float16"]) != 0
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "Received: precisions='float16'" in error
+
+
+def test_mixed_precision_in_the_multi_worker_loop(write_image, tmp_path, vgg_weights):
+    from tf_cbam_style.training import train
+
+    for i in range(2):
+        write_image(f"photos/{i}.png", height=40, width=40, seed=i)
+    path = train(str(tmp_path / "photos"), str(tmp_path / "run"), depth="relu3_1", crop_size=32, batch_size=2,
+                 steps=1, checkpoint_every=1, strategy="multi-worker", precision="mixed_bfloat16", verbose=0,
+                 eval_data=str(tmp_path / "photos"))
+    facts = json.loads((tmp_path / "run" / "training.json").read_text())
+    assert (facts["strategy"], facts["precision"]) == ("multi-worker", "mixed_bfloat16")
+    assert keras.saving.load_model(path, compile=False).decoder.compute_dtype == "float32"

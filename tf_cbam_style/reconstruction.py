@@ -37,7 +37,8 @@ def evaluate_reconstruction(model, files, size=256):
         ch, cw = nh - nh % stride, nw - nw % stride
         top, left = (nh - ch) // 2, (nw - cw) // 2
         x = tf.clip_by_value(resized[:, top:top + ch, left:left + cw], 0.0, 1.0)
-        y = tf.clip_by_value(model(x)["reconstruction"], 0.0, 1.0)
+        # float32 also for a model training under a bfloat16 compute policy.
+        y = tf.clip_by_value(tf.cast(model(x)["reconstruction"], tf.float32), 0.0, 1.0)
         rows.append((os.path.basename(path), float(tf.image.psnr(x, y, 1.0)[0]),
                      float(tf.image.ssim(x, y, 1.0)[0])))
     psnr = float(np.mean([r[1] for r in rows]))

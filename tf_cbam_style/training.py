@@ -16,6 +16,7 @@ import keras
 import tensorflow as tf
 
 from tf_cbam_style.data import is_tfds, scan_image_folder, tfds_builder
+from tf_cbam_style.models.attention_autoencoder import PRECISIONS
 from tf_cbam_style.training_run import (  # noqa: F401  (re-exported: the public training API)
     TrainingRun, _RunClock, copy_trainable_weights, export_model, hardware_line, measure_feature_energy,
     parse_crop_schedule, parse_layer_weights, weights_sha256, write_facts,
@@ -72,6 +73,7 @@ def train(
     tfds_download=False,
     tfds_split="train",
     peer_timeout=DEFAULT_PEER_TIMEOUT,
+    precision="float32",
 ):
     """Trains an `AttentionAutoencoder` to reconstruct the photos in `data`.
 
@@ -132,12 +134,18 @@ def train(
         peer_timeout: multi-worker only: seconds to wait for every peer at
             start-up and for each collective operation, after which a
             missing peer is a one-line error (default 300).
+        precision: `"float32"` (default) or `"mixed_bfloat16"`: the layers
+            compute in bfloat16, weights and losses stay float32 (see
+            `AttentionAutoencoder.set_precision`); about twice as fast on
+            CPUs with bfloat16 instructions. The held-out scores after each
+            epoch are then computed in that precision too; the exported
+            model is float32.
 
     Returns:
         The path of the final `.keras` model.
 
     Raises:
-        ValueError: for `freeze_attention` without `init_from`, a non-positive size, step count or batch, a bad
+        ValueError: for an unknown `precision`, `freeze_attention` without `init_from`, a non-positive size, step count or batch, a bad
             schedule or strategy, a `data` folder without readable images or
             an unknown TFDS dataset.
         ImportError: for a `tfds:` `data` without tensorflow-datasets.
@@ -161,6 +169,8 @@ def train(
         raise ValueError(
             f"`peer_timeout` must be a positive number of seconds. Received: peer_timeout={peer_timeout!r}"
         )
+    if precision not in PRECISIONS:
+        raise ValueError(f"`precision` must be one of {PRECISIONS}. Received: precision={precision!r}")
     if freeze_attention and not init_from:
         raise ValueError(
             "`freeze_attention` keeps the attention of `init_from`, so it needs one (a frozen random "
@@ -203,7 +213,7 @@ def train(
         decoder_upsampling=decoder_upsampling, skip_statistics=skip_statistics, eval_data=eval_data,
         eval_size=eval_size, loss_weights=loss_weights, files=files, images=images, skipped=skipped,
         eval_files=eval_files, tfds_data_dir=tfds_data_dir, tfds_download=False, tfds_split=tfds_split,
-        image_size=image_size,
+        image_size=image_size, precision=precision,
     )
     if multi_worker:
         from tf_cbam_style.distributed import train_multi_worker

@@ -202,6 +202,7 @@ class TrainingRun:
     tfds_split: str = "train"
     image_size: object = None
     freeze_attention: bool = False
+    precision: str = "float32"
 
     @property
     def total_steps(self):
@@ -221,6 +222,7 @@ class TrainingRun:
             **(self.loss_weights or {}),
         )
         model.build()
+        model.set_precision(self.precision)
         if self.freeze_attention:
             model.attention.trainable = False
         schedule = self.learning_rate
@@ -285,6 +287,7 @@ class TrainingRun:
             "lr_schedule": self.lr_schedule,
             "init_from": str(self.init_from) if self.init_from else None,
             "freeze_attention": bool(self.freeze_attention),
+            "precision": self.precision,
             "decoder_upsampling": self.decoder_upsampling,
             "skip_statistics": bool(self.skip_statistics),
             "loss_weights": {k: getattr(model, k) for k in

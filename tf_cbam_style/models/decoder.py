@@ -28,9 +28,14 @@ def skip_layers(depth):
 
 
 def feature_statistics(features, epsilon=1e-5):
-    """Per-image, per-channel `(mean, std)` over the spatial axes, each `(batch, 1, 1, c)`."""
-    mean, variance = tf.nn.moments(features, axes=[1, 2], keepdims=True)
-    return mean, tf.sqrt(variance + epsilon)
+    """Per-image, per-channel `(mean, std)` over the spatial axes, each `(batch, 1, 1, c)`.
+
+    Computed in float32 and returned in the features' dtype, so that under
+    a bfloat16 compute policy (`AttentionAutoencoder.set_precision`) the
+    instance statistics keep float32 accuracy.
+    """
+    mean, variance = tf.nn.moments(tf.cast(features, tf.float32), axes=[1, 2], keepdims=True)
+    return tf.cast(mean, features.dtype), tf.cast(tf.sqrt(variance + epsilon), features.dtype)
 
 
 @keras.saving.register_keras_serializable(package="tf_cbam_style")

@@ -176,7 +176,7 @@ class VGG19Encoder(keras.layers.Layer):
             layer.set_weights(vgg.get_layer(layer.name).get_weights())
 
     def call(self, images, return_intermediate=False):
-        x = tf.reverse(images, axis=[-1]) * 255.0 - tf.constant(_CAFFE_MEAN_BGR)
+        x = tf.reverse(images, axis=[-1]) * 255.0 - tf.constant(_CAFFE_MEAN_BGR, images.dtype)
         outputs = {}
         for layer in self.conv_layers:
             if layer.name.endswith("conv1") and not layer.name.startswith("block1"):
