@@ -204,7 +204,11 @@ def make_method(model, variant, refine_model=None):
         if refine_model is None:
             from tf_cbam_style.evaluation.methods import model_paths
 
-            refine_model = api.load_model(model_paths()["cbam_relu3_1"])
+            path = model_paths().get("cbam_relu3_1")
+            if path is None:
+                raise FileNotFoundError("`refine_model` defaults to the shipped cbam_relu3_1, which is "
+                                        "missing. Received: refine_model=None")
+            refine_model = api.load_model(path)
         if refine_model.depth != "relu3_1":
             raise ValueError("`refine_model` must be a relu3_1 model. "
                              f"Received: refine_model.depth={refine_model.depth!r}")
