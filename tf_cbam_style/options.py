@@ -44,6 +44,8 @@ METHODS = {
 METHOD_NAMES = tuple(METHODS)
 TRANSFERS = tuple(dict.fromkeys(spec.transfer for spec in METHODS.values()))
 ATTENTIONS = ("cbam", "self_attention")
+# Compute precisions of training (`AttentionAutoencoder.set_precision`; weights stay float32).
+PRECISIONS = ("float32", "mixed_bfloat16")
 DEPTHS = ("relu3_1", "relu4_1", "relu5_1")
 DEFAULT_DEPTH = "relu4_1"
 STRIDES = {"relu3_1": 4, "relu4_1": 8, "relu5_1": 16}

@@ -16,7 +16,7 @@ import keras
 import tensorflow as tf
 
 from tf_cbam_style.data import is_tfds, scan_image_folder, tfds_builder
-from tf_cbam_style.models.attention_autoencoder import PRECISIONS
+from tf_cbam_style.options import PRECISIONS
 from tf_cbam_style.training_run import (  # noqa: F401  (re-exported: the public training API)
     TrainingRun, _RunClock, copy_trainable_weights, export_model, hardware_line, measure_feature_energy,
     parse_crop_schedule, parse_layer_weights, weights_sha256, write_facts,
@@ -145,7 +145,8 @@ def train(
         The path of the final `.keras` model.
 
     Raises:
-        ValueError: for an unknown `precision`, `freeze_attention` without `init_from`, a non-positive size, step count or batch, a bad
+        ValueError: for an unknown `precision`, `freeze_attention` without
+            `init_from`, a non-positive size, step count or batch, a bad
             schedule or strategy, a `data` folder without readable images or
             an unknown TFDS dataset.
         ImportError: for a `tfds:` `data` without tensorflow-datasets.

@@ -39,13 +39,15 @@ def main(argv=None):
     def features(image):
         return {k: v[0].numpy() for k, v in vgg(np.asarray(image, np.float32)[None]).items()}
 
+    def load(path):
+        return fit_max_size(load_image(path), args.size, min_size=32).image
+
+    styles = [(style, features(style)) for style in map(load, styles)]  # once, not per content
     rows = {m.name: [] for m in methods}
     for content_path in contents:
-        content = fit_max_size(load_image(content_path), args.size, min_size=32).image
+        content = load(content_path)
         content_features = features(content)
-        for style_path in styles:
-            style = fit_max_size(load_image(style_path), args.size, min_size=32).image
-            style_features = features(style)
+        for style, style_features in styles:
             for method in methods:
                 image = np.clip(np.asarray(method.stylize(content, style), np.float32), 0.0, 1.0)
                 image_features = features(image)

@@ -45,7 +45,7 @@ def _add_train(subparsers):
                    help="AAMS decoder: re-normalise to the relu3_1/relu2_1/relu1_1 statistics")
     p.add_argument("--eval-data", default=None, metavar="DIR",
                    help="held-out photos scored (PSNR/SSIM) after every checkpoint")
-    p.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16"],
+    p.add_argument("--precision", default="float32", choices=opts.PRECISIONS,
                    help="mixed_bfloat16: layers compute in bfloat16, weights and losses stay float32; "
                    "about 2x faster on CPUs with bfloat16 instructions (tf-cbam-style profile-training "
                    "measures it)")
@@ -79,12 +79,17 @@ def _add_train(subparsers):
     return p
 
 
-def run_train(args):
+def _set_threads(threads):
+    """`--threads`: TensorFlow's intra- and inter-op threads (0 keeps its default, all cores)."""
     import tensorflow as tf
 
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def run_train(args):
+    _set_threads(args.threads)
     from tf_cbam_style.training import train
 
     weights = {f"{n}_weight": getattr(args, f"{n}_weight")
@@ -160,8 +165,8 @@ def _add_profile_training(subparsers):
     p.add_argument("--model", default=None, help=".keras model to profile (default: the shipped CBAM model)")
     p.add_argument("--crop-size", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--precisions", default="float32,mixed_bfloat16", metavar="P,P",
-                   help="comma-separated, of float32 and mixed_bfloat16 (default: both)")
+    p.add_argument("--precisions", default=",".join(opts.PRECISIONS), metavar="P,P",
+                   help=f"comma-separated, of {', '.join(opts.PRECISIONS)} (default: all)")
     p.add_argument("--xla", action="store_true", help="also profile each precision XLA-compiled")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per stage (median; default: 3)")
     p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: all cores)")
@@ -170,12 +175,10 @@ def _add_profile_training(subparsers):
 
 def run_profile_training(args):
     """Prints `train_profile_table` for each precision (and XLA) of `--precisions`."""
-    from tf_cbam_style.models.attention_autoencoder import PRECISIONS
-
     precisions = [p.strip() for p in args.precisions.split(",")]
-    bad = [p for p in precisions if p not in PRECISIONS]
-    if bad or not precisions:
-        raise ValueError(f"`--precisions` must name some of {PRECISIONS}. Received: precisions={args.precisions!r}")
+    if any(p not in opts.PRECISIONS for p in precisions):
+        raise ValueError(f"`--precisions` must name some of {opts.PRECISIONS}. "
+                         f"Received: precisions={args.precisions!r}")
     for name in ("crop_size", "batch_size", "repeats"):
         if getattr(args, name) < 1:
             raise ValueError(f"`--{name.replace('_', '-')}` must be a positive int. "
@@ -183,12 +186,9 @@ def run_profile_training(args):
     if args.crop_size < opts.MIN_IMAGE_SIZE:
         raise ValueError(f"`--crop-size` must be at least {opts.MIN_IMAGE_SIZE}. Received: crop_size={args.crop_size}")
     common.check_model_path(args.model)
-    import tensorflow as tf
-
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    _set_threads(args.threads)
     import keras
+    import tensorflow as tf
 
     import tf_cbam_style.models  # noqa: F401  (registers the classes for loading)
     from tf_cbam_style.api import default_model_path

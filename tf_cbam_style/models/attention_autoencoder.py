@@ -6,10 +6,8 @@ from tf_cbam_style.layers.cbam import CBAM
 from tf_cbam_style.layers.self_attention import SelfAttention
 from tf_cbam_style.models.decoder import Decoder, feature_statistics
 from tf_cbam_style.models.vgg19_encoder import VGG19Encoder
+from tf_cbam_style.options import ATTENTIONS, PRECISIONS
 
-ATTENTIONS = ("cbam", "self_attention")
-# Compute precisions of `AttentionAutoencoder.set_precision` (weights stay float32).
-PRECISIONS = ("float32", "mixed_bfloat16")
 LOSS_NAMES = ("perceptual", "pixel", "attention", "tv", "contrast", "ssim")
 PERCEPTUAL_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 # Inverse mean squares of the VGG19 relu{k}_1 features of the training
@@ -214,7 +212,7 @@ class AttentionAutoencoder(keras.Model):
         and decoder compute in bfloat16 while their weights, the instance
         statistics and every loss term stay float32. On CPUs with bfloat16
         instructions (AVX512_BF16, AMX) a training step is about twice as
-        fast (1.8x measured on our 2-core CPU; `tf-cbam-style
+        fast (1.9x measured on our 2-core CPU; `tf-cbam-style
         profile-training` measures it); elsewhere it may be slower. The
         model's config is not changed, so `export_model` and saved archives
         are float32 models.
@@ -271,7 +269,7 @@ class AttentionAutoencoder(keras.Model):
         attended = self.attend(targets[self.depth])
         output = self.decoder(attended["features"], statistics=self.skip_statistics_of(targets))
         predicted = self.encoder(output, return_intermediate=True)
-        # Under a mixed-precision policy (`set_compute_dtype`) the layers
+        # Under a mixed-precision policy (`set_precision`) the layers
         # compute in bfloat16; the loss terms are always taken in float32.
         targets, predicted, output, attended = tf.nest.map_structure(
             lambda t: tf.cast(t, tf.float32), (targets, predicted, output, attended))
