@@ -362,7 +362,8 @@ def test_freeze_attention_holds_in_the_multi_worker_loop(write_image, tmp_path, 
 
 
 @pytest.mark.parametrize("flag", [["--ssim-weight", "-1"], ["--contrast-weight", "-1"],
-                                  ["--attention", "self_attention", "--init-from", "CBAM"]])
+                                  ["--attention", "self_attention", "--init-from", "CBAM"],
+                                  ["--crop-schedule", "32:4,48:3", "--checkpoint-every", "2"]])
 def test_train_with_a_bad_argument_leaves_no_run_folder(flag, write_image, tmp_path, vgg_weights, tiny_model_path,
                                                         capsys):
     from tf_cbam_style.cli import main
@@ -417,6 +418,17 @@ def test_train_command_with_mixed_precision(write_image, tmp_path, vgg_weights):
     assert facts["precision"] == "mixed_bfloat16" and facts["held_out"]["psnr"] > 0
     trained = keras.saving.load_model(str(out / "model.keras"), compile=False)
     assert trained.decoder.compute_dtype == "float32"
+
+
+def test_a_phase_must_be_a_multiple_of_checkpoint_every(tmp_path):
+    # An epoch is one checkpoint: 3 steps with checkpoints every 2 would run 4.
+    from tf_cbam_style.training import train
+
+    with pytest.raises(ValueError, match=r"3 steps as 4\). Received: steps=3, checkpoint_every=2"):
+        train(str(tmp_path), str(tmp_path / "run"), steps=3, checkpoint_every=2)
+    with pytest.raises(ValueError, match=r"150 steps as 200\). Received: crop_schedule='128:100,256:150'"):
+        train(str(tmp_path), str(tmp_path / "run"), crop_schedule="128:100,256:150", checkpoint_every=100)
+    assert not (tmp_path / "run").exists()
 
 
 def test_train_rejects_an_unknown_precision(tmp_path):

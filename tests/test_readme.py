@@ -31,3 +31,25 @@ def test_files_named_in_readme_commands_exist():
 
 def test_no_placeholder_left():
     assert "RESULTS_" not in README and "TODO" not in README
+
+
+def _shell_commands(text):
+    """The commands of a shell text, with continuation lines joined."""
+    return [line.strip() for line in text.replace("\\\n", " ").splitlines()
+            if line.strip() and not line.strip().startswith("#")]
+
+
+def test_regenerate_results_runs_the_readme_commands():
+    # tools/regenerate_results.sh regenerates what the README's figures come
+    # from; it must run the README's own commands, not a drifted copy.
+    script = " ".join(re.sub(r"\s+", " ", line) for line in _shell_commands(
+        (REPO / "tools" / "regenerate_results.sh").read_text()))
+    script = script.replace("tcs ", ".venv/bin/tf-cbam-style ").replace(" --quiet", "")
+    script = script.replace('"$PYTHON" tools/', "python tools/")
+    readme = [line for block in re.findall(r"```bash\n(.*?)```", README, flags=re.S)
+              for line in _shell_commands(block)]
+    wanted = [c for c in readme if re.match(
+        r"^(\.venv/bin/tf-cbam-style (evaluate|saliency|reconstruct|sheet)|python tools/tiling_consistency)", c)]
+    assert len(wanted) >= 8, wanted
+    missing = [c for c in wanted if c not in script]
+    assert not missing, missing

@@ -8,6 +8,7 @@ the model, the data, the callbacks and `training.json` with the helpers of
 this module, so that they write the same files.
 """
 
+import math
 import os
 import sys
 import time
@@ -103,6 +104,7 @@ def train(
             number of replicas (GPUs, or workers on CPU).
         learning_rate: Adam's (peak) learning rate.
         checkpoint_every: steps per epoch: checkpoints, logs and resume points.
+            A phase longer than this must be a multiple of it.
         seed: crop and shuffle seed (phase `i` uses `seed + i`).
         vgg_weights: see `VGG19Encoder`.
         verbose: Keras verbosity, `"auto"` = a bar on a terminal, else a line per epoch.
@@ -177,9 +179,21 @@ def train(
             "`freeze_attention` keeps the attention of `init_from`, so it needs one (a frozen random "
             f"attention finds nothing). Received: freeze_attention={freeze_attention!r}, init_from={init_from!r}"
         )
+    received_schedule = crop_schedule
     if isinstance(crop_schedule, str):
         crop_schedule = parse_crop_schedule(crop_schedule)
     phases = list(crop_schedule) if crop_schedule else [(crop_size, steps)]
+    uneven = [(crop, n) for crop, n in phases if n > checkpoint_every and n % checkpoint_every]
+    if uneven:
+        # An epoch is one checkpoint, so such a phase would silently run up
+        # to the next multiple (150 steps as 200 with checkpoints every 100).
+        name, value = ("crop_schedule", received_schedule) if crop_schedule else ("steps", steps)
+        raise ValueError(
+            f"`{name}`: a phase longer than `checkpoint_every` must be a multiple of it, or it would "
+            f"run up to the next multiple ({uneven[0][1]} steps as "
+            f"{math.ceil(uneven[0][1] / checkpoint_every) * checkpoint_every}). "
+            f"Received: {name}={value!r}, checkpoint_every={checkpoint_every}"
+        )
     cluster = _cluster() if strategy != "single-host" else None
     multi_worker = strategy == "multi-worker" or cluster is not None
     if is_tfds(data) and tfds_download and multi_worker and cluster and cluster.num_workers > 1:

@@ -29,7 +29,8 @@ def _add_train(subparsers):
     p.add_argument("--vgg-weights", default="auto",
                    help="Keras VGG19 weights file; default: $TF_CBAM_STYLE_VGG_WEIGHTS, else 'imagenet'")
     p.add_argument("--crop-schedule", default=None, metavar="CROP:STEPS,...",
-                   help="curriculum, e.g. 128:3000,256:1000 (overrides --crop-size and --steps)")
+                   help="curriculum, e.g. 128:3000,256:1000 (overrides --crop-size and --steps); "
+                        "a phase longer than --checkpoint-every must be a multiple of it")
     p.add_argument("--image-size", type=int, default=None,
                    help="shorter side photos are resized to before cropping (default: the crop size)")
     p.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"],

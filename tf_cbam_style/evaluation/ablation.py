@@ -43,6 +43,15 @@ Variants (all on the CBAM model, method `cbam`, alpha 1, defaults):
   by AdaIN or WCT with the shipped `cbam_relu3_1` autoencoder (or
   `--refine-model`), which matches the finer layers' statistics that the
   relu4_1 decoder gives back only in part.
+- `salient_alpha_0.25`, `salient_alpha_0.5`: the blend's alpha made to
+  depend on the saliency, `alpha · (1 − β · saliency)` per feature position
+  (β 0.25 or 0.5), so the salient object's features keep more of the
+  content's and the background takes the full transfer; the skip statistics
+  and the colour transfer stay global.
+- `salient_photo_0.15`, `salient_photo_0.3`: the output blended toward the
+  photo inside the region matte, `β · matte · photo + (1 − β · matte) ·
+  stylized` (β 0.15 or 0.3): the background-only region mode
+  (`region="background"`, β = 1) at a fraction of its strength.
 """
 
 import argparse
@@ -51,7 +60,8 @@ import sys
 
 VARIANTS = ("pipeline", "no_periodic_filter", "attend_whitened", "rewhiten", "decoder_statistics",
             "no_color_transfer", "periodic_filter_sigma_2", "periodic_filter_sigma_4", "patch_3", "scales_1",
-            "hard_salient_split", "feature_feedback", "cascade_adain_relu3_1", "cascade_wct_relu3_1")
+            "hard_salient_split", "feature_feedback", "cascade_adain_relu3_1", "cascade_wct_relu3_1",
+            "salient_alpha_0.25", "salient_alpha_0.5", "salient_photo_0.15", "salient_photo_0.3")
 CASCADES = {"cascade_adain_relu3_1": "adain", "cascade_wct_relu3_1": "wct"}
 
 
@@ -106,7 +116,28 @@ def make_pipeline(model, variant):
             elif variant == "hard_salient_split":
                 attend = stages["attention"]
                 stages["attention"] = lambda state: self.split_saliency(attend(state))
+            elif variant.startswith("salient_alpha_"):
+                stages["blend"] = self.blend_by_saliency
+            elif variant.startswith("salient_photo_"):
+                stages["output"] = self.output_toward_photo
             return list(stages.items())
+
+        @property
+        def beta(self):
+            return float(variant.rsplit("_", 1)[1])
+
+        def blend_by_saliency(self, state):
+            import tensorflow as tf
+
+            new = self.blend(state)
+            local = tf.cast(state["alpha"], tf.float32) * (1.0 - self.beta * tf.cast(state["saliency"], tf.float32))
+            new["features"] = local * state["transferred"] + (1.0 - local) * state["attended"]
+            return new
+
+        def output_toward_photo(self, state):
+            new = self.output(state)
+            keep = self.beta * new["matte"]
+            return dict(new, stylized_image=keep * state["content_image"] + (1.0 - keep) * new["stylized_image"])
 
         def split_saliency(self, new):
             import tensorflow as tf
