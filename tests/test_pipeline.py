@@ -229,30 +229,31 @@ def test_ablation_feedback_and_cascade_variants(tiny_model_path, tmp_path):
         make_method(model, "cascade_wct_relu3_1", model)
 
 
-def _stages_until(pipeline, content, style, last):
-    """The pipeline's state after every stage before `last` (the default options)."""
+def _state_before(tiny_model_path, variant, last, seed):
+    """`(pipeline, state, content, style)`: the ablation `variant`'s state after
+    every stage before `last`, on random images (the default options)."""
+    from tf_cbam_style.api import load_model
+    from tf_cbam_style.evaluation.ablation import make_pipeline
     from tf_cbam_style.models.pipeline import option_tensors
     from tf_cbam_style.options import StylizeOptions
 
+    pipeline = make_pipeline(load_model(tiny_model_path), variant)
+    rng = np.random.default_rng(seed)
+    content = rng.uniform(size=(1, 32, 40, 3)).astype(np.float32)
+    style = rng.uniform(size=(1, 32, 32, 3)).astype(np.float32)
     options = StylizeOptions(method="cbam")
     state = {"content_image": content, "style_image": style, **option_tensors(options)}
     for name, stage in pipeline.stages(pipeline.check_method(options.method)):
         if name == last:
-            return state
+            return pipeline, state, content, style
         state.update(stage(state))
     raise AssertionError(last)
 
 
 def test_ablation_salient_alpha_blends_by_the_saliency(tiny_model_path):
-    from tf_cbam_style.api import load_model
-    from tf_cbam_style.evaluation.ablation import make_method, make_pipeline
+    from tf_cbam_style.evaluation.ablation import make_method
 
-    model = load_model(tiny_model_path)
-    rng = np.random.default_rng(0)
-    content = rng.uniform(size=(1, 32, 40, 3)).astype(np.float32)
-    style = rng.uniform(size=(1, 32, 32, 3)).astype(np.float32)
-    pipeline = make_pipeline(model, "salient_alpha_0.5")
-    state = _stages_until(pipeline, content, style, "blend")
+    pipeline, state, content, style = _state_before(tiny_model_path, "salient_alpha_0.5", "blend", seed=0)
     got = pipeline.blend_by_saliency(state)
     s = state["saliency"].numpy()
     transferred, attended = state["transferred"].numpy(), state["attended"].numpy()
@@ -262,20 +263,12 @@ def test_ablation_salient_alpha_blends_by_the_saliency(tiny_model_path):
     for name, (mean, std) in pipeline.blend(state)["statistics"].items():  # statistics stay global
         np.testing.assert_array_equal(got["statistics"][name][0].numpy(), mean.numpy())
         np.testing.assert_array_equal(got["statistics"][name][1].numpy(), std.numpy())
-    image = make_method(model, "salient_alpha_0.25").stylize(content[0], style[0])
+    image = make_method(pipeline.autoencoder, "salient_alpha_0.25").stylize(content[0], style[0])
     assert image.shape == (32, 40, 3) and np.isfinite(image).all()
 
 
 def test_ablation_salient_photo_keeps_a_fraction_of_the_photo_in_the_matte(tiny_model_path):
-    from tf_cbam_style.api import load_model
-    from tf_cbam_style.evaluation.ablation import make_pipeline
-
-    model = load_model(tiny_model_path)
-    rng = np.random.default_rng(1)
-    content = rng.uniform(size=(1, 32, 40, 3)).astype(np.float32)
-    style = rng.uniform(size=(1, 32, 32, 3)).astype(np.float32)
-    pipeline = make_pipeline(model, "salient_photo_0.3")
-    state = _stages_until(pipeline, content, style, "output")
+    pipeline, state, content, _ = _state_before(tiny_model_path, "salient_photo_0.3", "output", seed=1)
     base = pipeline.output(state)
     got = pipeline.output_toward_photo(state)
     keep = 0.3 * base["matte"].numpy()

@@ -81,13 +81,11 @@ tiling() {
       examples/style/candy.jpg --size 1024 --tile-size 512
 }
 
-steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(web_demo held_out results saliency figures end_to_end tiling)
-for name in "${steps[@]}"; do
-  case "$name" in
-    web_demo|held_out|results|saliency|figures|end_to_end|tiling) step "$name" "$name" ;;
-    *) echo "unknown step: $name (steps: web_demo held_out results saliency figures end_to_end tiling)" >&2; exit 2 ;;
-  esac
+ALL_STEPS=(web_demo held_out results saliency figures end_to_end tiling)
+steps=("${@:-${ALL_STEPS[@]}}")
+for name in "${steps[@]}"; do  # all checked before any runs
+  [[ " ${ALL_STEPS[*]} " == *" $name "* ]] || { echo "unknown step: $name (steps: ${ALL_STEPS[*]})" >&2; exit 2; }
 done
+for name in "${steps[@]}"; do step "$name" "$name"; done
 cat "$LOG_DIR/times.txt"
 echo "Now update the quoted figures and commit: saved_models/*/1 web_demo reports/eval reports/saliency_v2 docs/*.png docs/*.jpg"
