@@ -136,6 +136,22 @@ def test_evaluate_command(tiny_model_path, vgg_weights, write_image, tmp_path, c
     assert args.func(args) == 0
     assert sorted(os.listdir(out)) == ["pairs.csv", "quality_vs_speed.png", "sheet_s.png", "summary.md"]
     assert [r.method for r in report.read_csv(out / "pairs.csv")] == ["adain", "wct"]
+    # An existing report is kept: refused (one line, before any work) without --overwrite.
+    before = {name: (out / name).read_bytes() for name in os.listdir(out)}
+    again = _parser().parse_args([*_argv_of(args, out), "--methods", "adain"])
+    with pytest.raises(ValueError, match=r"`--out` already holds summary.md, pairs.csv; pass --overwrite.*"
+                                         r"Received: out="):
+        again.func(again)
+    assert {name: (out / name).read_bytes() for name in os.listdir(out)} == before
+    again = _parser().parse_args([*_argv_of(args, out), "--methods", "adain", "--overwrite"])
+    assert again.func(again) == 0
+    assert [r.method for r in report.read_csv(out / "pairs.csv")] == ["adain"]
+
+
+def _argv_of(args, out):
+    """`evaluate` arguments of `test_evaluate_command`'s run, without --methods."""
+    return ["evaluate", "--contents", *args.contents, "--styles", *args.styles, "--max-contents", "1",
+            "--size", "40", "--cbam-model", args.cbam_model, "--cell-size", "32", "-o", str(out), "--quiet"]
 
 
 def test_evaluate_command_errors(tiny_model_path, tmp_path):

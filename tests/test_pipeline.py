@@ -1,5 +1,7 @@
 """The one pipeline: fixed vs run-time options, alpha ends, masks, regions, no retracing."""
 
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -185,25 +187,88 @@ def test_ablation_hard_salient_split_binarises_the_saliency_by_two_means(tiny_mo
         make_pipeline(model, "nope")
 
 
-def test_ablation_feedback_features_matches_numpy():
-    from tf_cbam_style.evaluation.ablation import feedback_features
+def test_feedback_correction_matches_numpy():
+    from tf_cbam_style.models.pipeline import blend_correction, feedback_correction
+    from tf_cbam_style.options import FEEDBACK_SCALE_RANGE
 
     rng = np.random.default_rng(3)
     f = rng.normal(2.0, 3.0, size=(2, 4, 5, 6)).astype(np.float32)
     t_mean, t_std = rng.normal(size=(2, 1, 1, 6)), rng.uniform(1, 2, size=(2, 1, 1, 6))
     m_mean, m_std = rng.normal(size=(2, 1, 1, 6)), rng.uniform(0.5, 1, size=(2, 1, 1, 6))
-    got = feedback_features(f, (t_mean.astype(np.float32), t_std.astype(np.float32)),
-                            (m_mean.astype(np.float32), m_std.astype(np.float32))).numpy()
-    mu = f.mean(axis=(1, 2), keepdims=True)
-    want = (f - mu) * t_std / m_std + mu + (t_mean - m_mean)
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
-    # Nothing lost (measured == target): the features come back unchanged.
-    same = feedback_features(f, (t_mean.astype(np.float32), t_std.astype(np.float32)),
-                             (t_mean.astype(np.float32), t_std.astype(np.float32))).numpy()
-    np.testing.assert_allclose(same, f, rtol=1e-5, atol=1e-4)
+    m_std[0, 0, 0, 0] = 1e-3  # an (almost) empty channel: its factor is clipped
+    target = (t_mean.astype(np.float32), t_std.astype(np.float32))
+    measured = (m_mean.astype(np.float32), m_std.astype(np.float32))
+    scale, shift = (t.numpy() for t in feedback_correction(target, measured))
+    factor = np.clip(t_std / m_std, *FEEDBACK_SCALE_RANGE)
+    assert factor[0, 0, 0, 0] == FEEDBACK_SCALE_RANGE[1]
+    want = (f - t_mean) * factor + t_mean + (t_mean - m_mean)
+    np.testing.assert_allclose(f * scale + shift, want, rtol=1e-5, atol=1e-4)
+    # Nothing lost (measured == target): the identity.
+    scale, shift = feedback_correction(target, target)
+    np.testing.assert_allclose(scale.numpy(), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(shift.numpy(), 0.0, atol=1e-5)
+    # A later round centres on the mean of the features it decoded.
+    current = rng.normal(size=(2, 1, 1, 6)).astype(np.float32)
+    scale, shift = (t.numpy() for t in feedback_correction(target, measured, current))
+    want = (f - current) * factor + current + (t_mean - m_mean)
+    np.testing.assert_allclose(f * scale + shift, want, rtol=1e-5, atol=1e-4)
+    # Alpha blends the map toward the identity (alpha 0: the identity).
+    half_scale, half_shift = blend_correction((scale, shift), 0.5)
+    np.testing.assert_allclose(half_scale.numpy(), 1.0 + 0.5 * (factor - 1.0), rtol=1e-5)
+    np.testing.assert_allclose(half_shift.numpy(), 0.5 * shift, rtol=1e-5)
+    zero_scale, zero_shift = blend_correction((scale, shift), 0.0)
+    np.testing.assert_allclose(zero_scale.numpy(), 1.0)
+    np.testing.assert_allclose(zero_shift.numpy(), 0.0)
 
 
-def test_ablation_feedback_and_cascade_variants(tiny_model_path, tmp_path):
+def test_pipeline_feature_feedback_decodes_the_corrected_features(tiny_model_path):
+    """The decoder stage: decode, encode the output, correct, decode again."""
+    import tensorflow as tf
+
+    from tf_cbam_style.api import load_model
+    from tf_cbam_style.models.decoder import feature_statistics
+    from tf_cbam_style.models.pipeline import StylizePipeline, blend_correction, feedback_correction, option_tensors
+    from tf_cbam_style.options import StylizeOptions
+
+    model = load_model(tiny_model_path)
+    pipeline = StylizePipeline(model, feature_feedback=1)
+    rng = np.random.default_rng(1)
+    state = {"content_image": tf.constant(rng.uniform(size=(1, 32, 40, 3)), tf.float32),
+             "style_image": tf.constant(rng.uniform(size=(1, 32, 32, 3)), tf.float32),
+             **option_tensors(StylizeOptions())}
+    for name, stage in pipeline.stages("multi_stroke"):
+        if name == "decoder":
+            break
+        state.update(stage(state))
+    decoder, features = model.decoder, state["features"]
+    first = pipeline.finish_decoded(decoder(features, statistics=state["statistics"]), state)
+    scale, shift = blend_correction(feedback_correction(
+        feature_statistics(features), feature_statistics(model.encoder(pipeline._pad(first)))), state["alpha"])
+    want = pipeline.finish_decoded(decoder(features * scale + shift, statistics=state["statistics"]), state)
+    np.testing.assert_allclose(pipeline.decode(state)["decoded"].numpy(), want.numpy(), atol=1e-5)
+    assert np.abs(want.numpy() - first.numpy()).max() > 1e-4
+    # The shipped pipeline decodes once; at alpha 0 the feedback is the identity.
+    assert StylizePipeline(model).feature_feedback == 0
+    np.testing.assert_allclose(StylizePipeline(model).decode(state)["decoded"].numpy(), first.numpy(), atol=1e-6)
+    at_zero = dict(state, alpha=tf.constant(0.0))
+    np.testing.assert_allclose(pipeline.decode(at_zero)["decoded"].numpy(),
+                               StylizePipeline(model).decode(at_zero)["decoded"].numpy(), atol=1e-5)
+    # Two rounds: the second corrects the first round's decoding again.
+    twice = StylizePipeline(model, feature_feedback=2)
+    second = twice.finish_decoded(decoder(features * scale + shift, statistics=state["statistics"]), state)
+    step = feedback_correction(feature_statistics(features),
+                               feature_statistics(model.encoder(pipeline._pad(second))),
+                               feature_statistics(features * scale + shift)[0])
+    want_scale, want_shift = scale * step[0], shift * step[0] + step[1]
+    got_scale, got_shift = twice.feedback(features, state)
+    np.testing.assert_allclose(got_scale.numpy(), want_scale.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(got_shift.numpy(), want_shift.numpy(), rtol=1e-4, atol=1e-3)
+    for bad in (-1, 1.5, "2"):
+        with pytest.raises(ValueError, match=re.escape(f"Received: feature_feedback={bad!r}")):
+            StylizePipeline(model, feature_feedback=bad)
+
+
+def test_ablation_feedback_combined_and_cascade_variants(tiny_model_path, tmp_path):
     from tf_cbam_style.api import load_model, stylize
     from tf_cbam_style.evaluation.ablation import make_method
     from tf_cbam_style.models import AttentionAutoencoder
@@ -218,6 +283,14 @@ def test_ablation_feedback_and_cascade_variants(tiny_model_path, tmp_path):
     assert feedback.shape == base.shape and np.isfinite(feedback).all()
     assert 0.0 <= feedback.min() and feedback.max() <= 1.0
     assert np.abs(feedback - base).max() > 1e-4
+    assert np.abs(make_method(model, "feature_feedback_2").stylize(content, style) - feedback).max() > 1e-5
+    # A combined variant changes both stages.
+    both = make_method(model, "feature_feedback+salient_alpha_0.5").stylize(content, style)
+    assert np.abs(both - feedback).max() > 1e-4
+    for bad in ("feature_feedback+decoder_statistics", "feature_feedback+feature_feedback_2",
+                "pipeline+scales_1", "scales_1+nope"):
+        with pytest.raises(ValueError, match=f"Received: variant='{re.escape(bad)}'"):
+            make_method(model, bad)
 
     shallow = AttentionAutoencoder(depth="relu3_1", attention="cbam", encoder_weights=None)
     shallow.build()

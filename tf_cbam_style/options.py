@@ -69,6 +69,10 @@ COLOR_TRANSFER_MIN_VARIANCE = 1e-3
 COLOR_TRANSFER_EPSILON = 0.05
 COLOR_TRANSFER_ITERATIONS = 20
 MAX_NUM_REGIONS = 16
+# The per-channel spread factor of the pipeline's feature feedback
+# (`models.pipeline.feedback_correction`) is clipped to this range, so that
+# a channel the first decoding left (almost) empty is not blown up.
+FEEDBACK_SCALE_RANGE = (0.25, 4.0)
 PATCH_SIZE = 5  # style-swap patch, AAMS
 FUSION_THETA = 50.0  # softmax sharpness of the stroke fusion, AAMS
 # The region composite's matte edge (`ForegroundComposite.refine`): the

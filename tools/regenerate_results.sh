@@ -53,7 +53,7 @@ held_out() {
 results() {
   tcs evaluate --max-contents 20 --max-styles 5 --size 384 \
       --methods cbam,self_attention,adain,wct,style_swap,magenta,gatys \
-      --gatys-iterations 100 --gatys-max-pairs 4 --cell-size 128 -o reports/eval --quiet
+      --gatys-iterations 100 --gatys-max-pairs 4 --cell-size 128 -o reports/eval --overwrite --quiet
   "$PYTHON" tools/quality_targets.py reports/eval/pairs.csv
 }
 saliency() {

@@ -319,6 +319,27 @@ def drop_bad(jobs, bad):
 # ---------------------------------------------------------------------------
 
 
+def plan_outputs(folder, names, overwrite):
+    """Output paths in the report folder `folder`, refusing existing files without overwrite.
+
+    Checked before any work, so that a refused run loses nothing.
+
+    Raises:
+        ValueError: `folder` is a file, or holds one of `names` and
+            `overwrite` is false (one line naming `--out`).
+    """
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise ValueError(f"`--out` must be a folder. Received: out={folder!r}")
+    paths = [os.path.join(folder, n) for n in names]
+    existing = [p for p in paths if os.path.lexists(p)]
+    if existing and not overwrite:
+        raise ValueError(
+            f"`--out` already holds {', '.join(os.path.basename(p) for p in existing)}; pass --overwrite to "
+            f"replace. Received: out={folder!r}"
+        )
+    return paths
+
+
 def _stem(path):
     return os.path.splitext(os.path.basename(path))[0]
 

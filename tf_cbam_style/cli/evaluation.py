@@ -77,6 +77,7 @@ def _add_evaluate(subparsers):
     p.add_argument("--sheet-contents", type=int, default=6, help="contents per contact sheet")
     p.add_argument("--cell-size", type=int, default=160, help="contact-sheet cell size in pixels")
     p.add_argument("-o", "--out", default="reports/eval", help="report folder (default: reports/eval)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing report in --out")
     _add_model_arguments(p)
     p.set_defaults(func=run_evaluate)
     return p
@@ -155,6 +156,9 @@ def run_evaluate(args):
     styles = _expand(args.styles, "styles", args.max_styles)
     names, iterations = _methods(args, 200)
     _check_models(args, names)
+    from tf_cbam_style.evaluation.report import REPORT_FILES
+
+    common.plan_outputs(args.out, REPORT_FILES, args.overwrite)  # before any work
 
     from tf_cbam_style.evaluation.evaluate import evaluate
     from tf_cbam_style.evaluation.methods import make_method

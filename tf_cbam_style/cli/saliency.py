@@ -21,6 +21,7 @@ import os
 import shlex
 import sys
 
+from tf_cbam_style.cli import common
 from tf_cbam_style.cli.evaluation import SHARED_EVAL
 
 DEFAULT_STYLE = SHARED_EVAL / "style" / "candy.jpg"
@@ -137,20 +138,6 @@ def _command_line(name):
     return None
 
 
-def _plan_outputs(folder, names, overwrite):
-    """Output paths in `folder` (created if missing), refusing existing files without overwrite."""
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise ValueError(f"`--out` must be a folder. Received: out={folder!r}")
-    paths = [os.path.join(folder, n) for n in names]
-    existing = [p for p in paths if os.path.lexists(p)]
-    if existing and not overwrite:
-        raise ValueError(
-            f"`--out` already holds {', '.join(os.path.basename(p) for p in existing)}; pass --overwrite to "
-            f"replace. Received: out={folder!r}"
-        )
-    return paths
-
-
 def run(args):
     """Runs `saliency`: scores the maps and/or region mattes and writes the report folder."""
     _check_size(args.size)
@@ -165,7 +152,7 @@ def run(args):
         names += ["saliency.md", "saliency.csv", "saliency_images.csv"]
     if measure_regions:
         names += ["regions.md", "regions.csv", "regions_images.csv"]
-    paths = dict(zip(names, _plan_outputs(args.out, names, args.overwrite)))
+    paths = dict(zip(names, common.plan_outputs(args.out, names, args.overwrite)))
     style = None
     if measure_regions:
         from tf_cbam_style.io import load_image
@@ -250,7 +237,7 @@ def run_paper_figure(args):
                                         f"Received: depths={list(depths)}")
     if not os.path.isdir(args.out):
         raise ValueError(f"`--out` must be an existing folder. Received: out={args.out!r}")
-    paths = _plan_outputs(args.out, [f"figure_{d}.png" for d in depths], args.overwrite)
+    paths = common.plan_outputs(args.out, [f"figure_{d}.png" for d in depths], args.overwrite)
     contents = _expand(args.contents, "contents", args.max_contents)
 
     from tf_cbam_style.io import load_image, save_image

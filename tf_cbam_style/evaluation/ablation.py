@@ -33,10 +33,12 @@ Variants (all on the CBAM model, method `cbam`, alpha 1, defaults):
   (1 in the upper cluster, else 0), so the salient region keeps the
   content's (whitened) features outright and the rest gets the coarsest
   strokes: the most the stroke fusion can separate the two regions.
-- `feature_feedback`: the decoder runs twice. The first output is encoded
-  again, and the decoder's input features get their per-channel mean and
-  std corrected by what the decoder lost (`feedback_features`), so that the
-  decoded image's features come closer to the statistics it was asked for.
+- `feature_feedback`: the decoder runs twice: the first output is encoded
+  again, and the decoder's input features are corrected per channel by the
+  mean and std the decoding lost (`models.pipeline.feedback_correction`,
+  the pipeline's `feature_feedback=1`) before the second, final decoding.
+- `feature_feedback_2`: two rounds of that feedback (the second measures
+  the corrected decoding and corrects again).
 - `cascade_adain_relu3_1`, `cascade_wct_relu3_1`: the coarse-to-fine
   cascade of Li et al. (NeurIPS 2017, "Universal style transfer via
   feature transforms"): the pipeline's output is stylized again at relu3_1
@@ -60,50 +62,66 @@ import sys
 
 VARIANTS = ("pipeline", "no_periodic_filter", "attend_whitened", "rewhiten", "decoder_statistics",
             "no_color_transfer", "periodic_filter_sigma_2", "periodic_filter_sigma_4", "patch_3", "scales_1",
-            "hard_salient_split", "feature_feedback", "cascade_adain_relu3_1", "cascade_wct_relu3_1",
+            "hard_salient_split", "feature_feedback", "feature_feedback_2", "cascade_adain_relu3_1",
+            "cascade_wct_relu3_1",
             "salient_alpha_0.25", "salient_alpha_0.5", "salient_photo_0.15", "salient_photo_0.3")
 CASCADES = {"cascade_adain_relu3_1": "adain", "cascade_wct_relu3_1": "wct"}
+# The pipeline stage each change replaces, for combined variants ("a+b").
+STAGE_OF = {"attend_whitened": "attention", "hard_salient_split": "attention", "rewhiten": "coloring",
+            "decoder_statistics": "decoder", "feature_feedback": "decoder", "salient_alpha": "blend",
+            "salient_photo": "output", "periodic_filter_sigma": "periodic_filter",
+            "no_periodic_filter": "periodic_filter", "patch_3": "swap", "scales_1": "scales",
+            "no_color_transfer": "color_transfer"}
 
 
-def feedback_features(features, target, measured):
-    """Corrects `features` by the per-channel statistics a decoder lost.
+def variant_parts(variant):
+    """The changes of `variant`: one of `VARIANTS`, or several joined by `+`.
 
-    With `(mu_f, sigma_f)` the features' own channel statistics, returns
-    `(f - mu_f) * sigma_t / sigma_m + mu_f + (mu_t - mu_m)`: the spread is
-    scaled by what the decoded image's features lacked, and the mean moved
-    by what they missed.
-
-    Args:
-        features: `(batch, h, w, c)` features given to the decoder.
-        target: `(mean, std)`, each `(batch, 1, 1, c)`: the statistics the
-            decoder was asked for (those of `features`).
-        measured: `(mean, std)` of the decoded image's features, the same shapes.
-
-    Returns:
-        The corrected `(batch, h, w, c)` features.
+    Raises:
+        ValueError: a part is not in `VARIANTS`, two parts change the same
+            stage, or a cascade is combined (it is a second pass, not a stage).
     """
-    import tensorflow as tf
+    parts = tuple(str(variant).split("+"))
+    unknown = [p for p in parts if p not in VARIANTS]
+    if unknown:
+        raise ValueError(f"`variant` must be one of {VARIANTS}, or several joined by '+'. "
+                         f"Received: variant={variant!r}")
+    if len(parts) > 1 and any(p in CASCADES or p == "pipeline" for p in parts):
+        raise ValueError("`variant` can combine stage changes only, not 'pipeline' or a cascade. "
+                         f"Received: variant={variant!r}")
+    stages = [next((v for k, v in STAGE_OF.items() if p == k or p.startswith(k + "_")), p) for p in parts]
+    if len(set(stages)) < len(parts):
+        raise ValueError(f"`variant` combines two changes of the same stage. Received: variant={variant!r}")
+    return parts
 
-    from tf_cbam_style.models.decoder import feature_statistics
 
-    mean, _ = feature_statistics(features)
-    (target_mean, target_std), (measured_mean, measured_std) = target, measured
-    scale = target_std / tf.maximum(measured_std, 1e-5)
-    return (features - mean) * scale + mean + (target_mean - measured_mean)
+def feedback_rounds(parts):
+    """The pipeline's feature-feedback rounds for the variant `parts` (0 for the shipped pipeline)."""
+    if "feature_feedback" in parts:
+        return 1
+    return next((int(p.rsplit("_", 1)[1]) for p in parts if p.startswith("feature_feedback_")), 0)
 
 
 def make_pipeline(model, variant):
-    """A `StylizePipeline` (subclass) for `variant` of `VARIANTS`."""
+    """A `StylizePipeline` (subclass) for `variant` (see `variant_parts`)."""
     from tf_cbam_style.layers.style_swap import StyleSwap
     from tf_cbam_style.models.pipeline import StylizePipeline
     from tf_cbam_style.transfers import multi_stroke
 
-    if variant not in VARIANTS:
-        raise ValueError(f"`variant` must be one of {VARIANTS}. Received: variant={variant!r}")
+    parts = variant_parts(variant)
 
     class Variant(StylizePipeline):
         def stages(self, transfer):
             stages = dict(super().stages(transfer))
+            for part in parts:
+                self._change_stage(stages, part)
+            return list(stages.items())
+
+        @staticmethod
+        def beta(prefix):
+            return next(float(p.rsplit("_", 1)[1]) for p in parts if p.startswith(prefix))
+
+        def _change_stage(self, stages, variant):
             if variant == "attend_whitened":
                 stages["attention"] = self.attend_whitened
                 stages["whitening"] = self.whiten_attended
@@ -111,8 +129,6 @@ def make_pipeline(model, variant):
                 stages["coloring"] = self.color_rewhitened
             elif variant == "decoder_statistics":
                 stages["decoder"] = self.decode_matched
-            elif variant == "feature_feedback":
-                stages["decoder"] = self.decode_feedback
             elif variant == "hard_salient_split":
                 attend = stages["attention"]
                 stages["attention"] = lambda state: self.split_saliency(attend(state))
@@ -120,23 +136,19 @@ def make_pipeline(model, variant):
                 stages["blend"] = self.blend_by_saliency
             elif variant.startswith("salient_photo_"):
                 stages["output"] = self.output_toward_photo
-            return list(stages.items())
-
-        @property
-        def beta(self):
-            return float(variant.rsplit("_", 1)[1])
 
         def blend_by_saliency(self, state):
             import tensorflow as tf
 
             new = self.blend(state)
-            local = tf.cast(state["alpha"], tf.float32) * (1.0 - self.beta * tf.cast(state["saliency"], tf.float32))
+            saliency = tf.cast(state["saliency"], tf.float32)
+            local = tf.cast(state["alpha"], tf.float32) * (1.0 - self.beta("salient_alpha_") * saliency)
             new["features"] = local * state["transferred"] + (1.0 - local) * state["attended"]
             return new
 
         def output_toward_photo(self, state):
             new = self.output(state)
-            keep = self.beta * new["matte"]
+            keep = self.beta("salient_photo_") * new["matte"]
             return dict(new, stylized_image=keep * state["content_image"] + (1.0 - keep) * new["stylized_image"])
 
         def split_saliency(self, new):
@@ -171,23 +183,16 @@ def make_pipeline(model, variant):
             image = decoder(state["features"], statistics=targets, statistics_weight=state["alpha"])
             return {"decoded": self.finish_decoded(image, state)}
 
-        def decode_feedback(self, state):
-            from tf_cbam_style.models.decoder import feature_statistics
+    pipeline = Variant(model, remove_periodic_noise="no_periodic_filter" not in parts,
+                       transfer_colors="no_color_transfer" not in parts,
+                       feature_feedback=feedback_rounds(parts))
+    for part in parts:
+        if part.startswith("periodic_filter_sigma_"):
+            from tf_cbam_style.layers.periodic_noise_filter import PeriodicNoiseFilter
 
-            decoder, features = self.autoencoder.decoder, state["features"]
-            first = self.finish_decoded(decoder(features, statistics=state["statistics"]), state)
-            measured = self.autoencoder.encoder(self._pad(first))
-            corrected = feedback_features(features, feature_statistics(features), feature_statistics(measured))
-            return {"decoded": self.finish_decoded(decoder(corrected, statistics=state["statistics"]), state)}
-
-    pipeline = Variant(model, remove_periodic_noise=variant != "no_periodic_filter",
-                       transfer_colors=variant != "no_color_transfer")
-    if variant.startswith("periodic_filter_sigma_"):
-        from tf_cbam_style.layers.periodic_noise_filter import PeriodicNoiseFilter
-
-        sigma = float(variant.rsplit("_", 1)[1])
-        pipeline.periodic_noise_filter = PeriodicNoiseFilter(period=pipeline.stride, sigma=sigma)
-    if variant == "patch_3":
+            sigma = float(part.rsplit("_", 1)[1])
+            pipeline.periodic_noise_filter = PeriodicNoiseFilter(period=pipeline.stride, sigma=sigma)
+    if "patch_3" in parts:
         pipeline.swap = StyleSwap(patch_size=3, stroke_scales=(1.0,))
     del multi_stroke
     return pipeline
@@ -210,8 +215,8 @@ def make_method(model, variant, refine_model=None):
     from tf_cbam_style.options import StylizeOptions
 
     pipeline = make_pipeline(model, "pipeline" if variant in CASCADES else variant)
-    options = StylizeOptions(method=model.attention_kind,
-                             stroke_scales=(1.0,) if variant == "scales_1" else StylizeOptions().stroke_scales)
+    scales = (1.0,) if "scales_1" in variant_parts(variant) else StylizeOptions().stroke_scales
+    options = StylizeOptions(method=model.attention_kind, stroke_scales=scales)
     transfer = pipeline.check_method(options.method)
     signature = [tf.TensorSpec([1, None, None, 3], tf.float32)] * 2
 
@@ -266,13 +271,17 @@ def main(argv=None):
     parser.add_argument("--with-magenta", action="store_true",
                         help="add the Magenta peer as a reference row (needs ../shared/baselines)")
     parser.add_argument("-o", "--output", default="reports/ablation")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing report in --output")
     args = parser.parse_args(argv)
 
     from tf_cbam_style import api
-    from tf_cbam_style.cli.common import expand_images
+    from tf_cbam_style.cli.common import expand_images, plan_outputs
     from tf_cbam_style.evaluation.evaluate import evaluate
-    from tf_cbam_style.evaluation.report import write_report
+    from tf_cbam_style.evaluation.report import REPORT_FILES, write_report
 
+    for variant in args.variants.split(","):
+        variant_parts(variant)  # a bad name fails before any work
+    plan_outputs(args.output, REPORT_FILES, args.overwrite)
     model = api.load_model(args.model)
     contents = expand_images(args.contents, "contents")[: args.max_contents]
     styles = expand_images(args.styles, "styles")[: args.max_styles]

@@ -159,6 +159,11 @@ def write_scatter(summary, path):
     return path
 
 
+# The files every report has; `evaluate` and the ablation replace an
+# existing report only with --overwrite.
+REPORT_FILES = ("summary.md", "pairs.csv")
+
+
 def write_report(result, folder, *, cell_size=192, command=None):
     """Writes `summary.md`, `pairs.csv`, `sheet_<style>.png` and the scatter plot.
 
