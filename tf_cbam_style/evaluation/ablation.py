@@ -27,6 +27,9 @@ Variants (all on the CBAM model, method `cbam`, alpha 1, defaults):
   `PeriodicNoiseFilter` separating its high-pass residual with a Gaussian of
   sigma 2 or 4 px instead of the pipeline's 3 px (2 px leaves 29 % of the
   8 px pattern's fundamental in the image, 3 px 6 %, 4 px under 1 %).
+- `periodic_filter_cells_9`: the filter estimating the pattern over 9x9
+  same-phase pixels (72 px at relu4_1, the layer's default and the shipped
+  pipeline's until 2026-12-03) instead of 3x3 (24 px).
 - `patch_3`: 3x3 style-swap patches instead of 5x5.
 - `scales_1`: one stroke scale (1.0) instead of (0.5, 0.7071, 1.0).
 - `hard_salient_split`: the fusion's saliency replaced by its 2-means split
@@ -61,7 +64,8 @@ import os
 import sys
 
 VARIANTS = ("pipeline", "no_periodic_filter", "attend_whitened", "rewhiten", "decoder_statistics",
-            "no_color_transfer", "periodic_filter_sigma_2", "periodic_filter_sigma_4", "patch_3", "scales_1",
+            "no_color_transfer", "periodic_filter_sigma_2", "periodic_filter_sigma_4", "periodic_filter_cells_9",
+            "patch_3", "scales_1",
             "hard_salient_split", "feature_feedback", "feature_feedback_2", "cascade_adain_relu3_1",
             "cascade_wct_relu3_1",
             "salient_alpha_0.25", "salient_alpha_0.5", "salient_photo_0.15", "salient_photo_0.3")
@@ -70,6 +74,7 @@ CASCADES = {"cascade_adain_relu3_1": "adain", "cascade_wct_relu3_1": "wct"}
 STAGE_OF = {"attend_whitened": "attention", "hard_salient_split": "attention", "rewhiten": "coloring",
             "decoder_statistics": "decoder", "feature_feedback": "decoder", "salient_alpha": "blend",
             "salient_photo": "output", "periodic_filter_sigma": "periodic_filter",
+            "periodic_filter_cells": "periodic_filter",
             "no_periodic_filter": "periodic_filter", "patch_3": "swap", "scales_1": "scales",
             "no_color_transfer": "color_transfer"}
 
@@ -187,11 +192,14 @@ def make_pipeline(model, variant):
                        transfer_colors="no_color_transfer" not in parts,
                        feature_feedback=feedback_rounds(parts))
     for part in parts:
-        if part.startswith("periodic_filter_sigma_"):
+        if part.startswith(("periodic_filter_sigma_", "periodic_filter_cells_")):
             from tf_cbam_style.layers.periodic_noise_filter import PeriodicNoiseFilter
+            from tf_cbam_style.models.pipeline import PERIODIC_FILTER_CELLS, PERIODIC_FILTER_SIGMA
 
-            sigma = float(part.rsplit("_", 1)[1])
-            pipeline.periodic_noise_filter = PeriodicNoiseFilter(period=pipeline.stride, sigma=sigma)
+            value = float(part.rsplit("_", 1)[1])
+            sigma = value if "_sigma_" in part else PERIODIC_FILTER_SIGMA
+            cells = int(value) if "_cells_" in part else PERIODIC_FILTER_CELLS
+            pipeline.periodic_noise_filter = PeriodicNoiseFilter(period=pipeline.stride, cells=cells, sigma=sigma)
     if "patch_3" in parts:
         pipeline.swap = StyleSwap(patch_size=3, stroke_scales=(1.0,))
     del multi_stroke

@@ -54,6 +54,13 @@ FLAT_CONTENT_STD = 1e-3  # below one 8-bit level: a blank photo
 # (the layer's default of 2 px leaves 29 %, which kept the style swap's grid
 # score above 1.1; docs/ablation.md).
 PERIODIC_FILTER_SIGMA = 3.0
+# The same-phase neighbourhood (per axis) over which the filter estimates
+# the pattern: 3 (a 24 px window at relu4_1) follows the pattern's changes
+# in amplitude across the image, which the layer's default of 9 (72 px)
+# averages away. A blind judge preferred it on 16 of 16 pairs for its
+# weaker fine grid; its grid score is higher, because a local estimate
+# notches the exact harmonics less (docs/ablation.md §8).
+PERIODIC_FILTER_CELLS = 3
 # Inputs of `StylizePipeline.run` besides the images, with their dtypes.
 RUNTIME_OPTIONS = {
     "alpha": tf.float32,
@@ -177,7 +184,8 @@ class StylizePipeline:
         self.composite = ForegroundComposite(feather=1.0, name="region_composite")
         self.remove_periodic_noise = bool(remove_periodic_noise)
         self.periodic_noise_filter = (
-            PeriodicNoiseFilter(period=self.stride, sigma=PERIODIC_FILTER_SIGMA, name="periodic_noise_filter")
+            PeriodicNoiseFilter(period=self.stride, cells=PERIODIC_FILTER_CELLS, sigma=PERIODIC_FILTER_SIGMA,
+                                name="periodic_noise_filter")
             if remove_periodic_noise else None)
         self.transfer_colors = bool(transfer_colors)
         if isinstance(feature_feedback, bool):
