@@ -41,3 +41,11 @@ def test_bad_content_step_is_one_line(load_tool, capsys):
     with pytest.raises(SystemExit):
         tool.main(["--content-step", "0"])
     assert "Received: content_step=0" in capsys.readouterr().err
+
+
+def test_folder_without_images_is_one_line(load_tool, tmp_path, capsys):
+    tool = load_tool("fine_texture_energy")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(SystemExit):
+        tool.main(["--contents", str(tmp_path)])
+    assert f"Received: contents={str(tmp_path)!r}" in capsys.readouterr().err

@@ -224,12 +224,9 @@ def test_feedback_correction_matches_numpy():
 
 def test_pipeline_feature_feedback_decodes_the_corrected_features(tiny_model_path):
     """The decoder stage: decode, encode the output, correct, decode again."""
-    import tensorflow as tf
-
     from tf_cbam_style.api import load_model
     from tf_cbam_style.models.decoder import feature_statistics
-    from tf_cbam_style.models.pipeline import StylizePipeline, blend_correction, feedback_correction, option_tensors
-    from tf_cbam_style.options import StylizeOptions
+    from tf_cbam_style.models.pipeline import blend_correction, feedback_correction
 
     model = load_model(tiny_model_path)
     pipeline = StylizePipeline(model, feature_feedback=1)

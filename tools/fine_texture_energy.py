@@ -16,7 +16,6 @@ the first 8 eval styles, one per content (as in the blind sheets).
 """
 
 import argparse
-import glob
 import os
 import sys
 
@@ -24,8 +23,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from tf_cbam_style.evaluation.metrics import LUMA_WEIGHTS  # noqa: E402
+
 BANDS = ((2.5, 3.5), (3.5, 5.0), (5.0, 8.0))  # periods in pixels
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 
 
 def band_energies(image):
@@ -55,17 +55,18 @@ def main(argv=None):
         parser.error(f"`--content-step` must be >= 1. Received: content_step={args.content_step}")
 
     from tf_cbam_style import api
+    from tf_cbam_style.cli.common import expand_images
     from tf_cbam_style.evaluation.ablation import make_method, variant_parts
     from tf_cbam_style.io import fit_max_size, load_image
 
     variants = args.variants.split(",")
-    for variant in variants:
-        variant_parts(variant)
-    contents = sorted(glob.glob(os.path.join(args.contents, "*")))[:16:args.content_step]
-    styles = sorted(glob.glob(os.path.join(args.styles, "*")))[:8]
-    if not contents or not styles:
-        parser.error(f"no images in `--contents` or `--styles`. Received: contents={args.contents!r}, "
-                     f"styles={args.styles!r}")
+    try:
+        for variant in variants:
+            variant_parts(variant)
+        contents = expand_images(args.contents, "contents")[:16:args.content_step]
+        styles = expand_images(args.styles, "styles")[:8]
+    except ValueError as error:
+        parser.error(str(error))
     model = api.load_model(args.model)
     methods = [make_method(model, v) for v in variants]
     ratios = {v: [] for v in variants}
