@@ -25,8 +25,12 @@ from tf_cbam_style.options import option_inputs as default_options
 # flip a near-tie in the style swap's argmax, and that moves a few pixels by
 # far more than round-off. So batch outputs are compared with the Keras
 # pipeline on the same batch, and batch-vs-single with exact-arithmetic
-# methods only (`test_batch_elements_are_independent`).
-TOLERANCE = 1e-5
+# methods only (`test_batch_elements_are_independent`). The colour
+# transfer's luminance curve (slope up to the style's spread over the
+# image's, per segment) amplifies the round-off of the tiny untrained
+# model's nearly flat output: 2.8e-5 measured between the SavedModel and
+# the Keras pipeline, against 1e-5 before the curve.
+TOLERANCE = 1e-4
 
 
 @pytest.fixture(scope="module")

@@ -363,3 +363,109 @@ def test_ablation_salient_photo_keeps_a_fraction_of_the_photo_in_the_matte(tiny_
     want = keep * content + (1 - keep) * base["stylized_image"].numpy()
     np.testing.assert_allclose(got["stylized_image"].numpy(), want, rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(got["matte"].numpy(), base["matte"].numpy())
+
+
+def _luma(image):
+    return image @ np.asarray([0.299, 0.587, 0.114], np.float32)
+
+
+def test_luminance_quantiles_are_nearest_ranks_of_the_sorted_luma(rng):
+    from tf_cbam_style.models.pipeline import luminance_quantiles
+
+    image = rng.uniform(size=(2, 7, 9, 3)).astype(np.float32)
+    n = 7 * 9
+    for count in (2, 5, 33):
+        expected = [np.sort(_luma(b).ravel())[[(k * (n - 1) + (count - 1) // 2) // (count - 1)
+                                                for k in range(count)]] for b in image]
+        out = luminance_quantiles(tf.constant(image), count).numpy()
+        np.testing.assert_allclose(out, np.stack(expected), atol=1e-6)
+        assert out[0, 0] == pytest.approx(_luma(image[0]).min(), abs=1e-6)
+        assert out[0, -1] == pytest.approx(_luma(image[0]).max(), abs=1e-6)
+
+
+def test_luminance_match_is_the_interpolated_curve_and_keeps_chroma(rng):
+    from tf_cbam_style.models.pipeline import luminance_match, luminance_quantiles
+
+    image = rng.uniform(0.1, 0.9, size=(1, 10, 12, 3)).astype(np.float32)
+    style = (rng.uniform(size=(1, 9, 8, 3)) ** 3).astype(np.float32)  # mostly dark
+    source, target = luminance_quantiles(tf.constant(image)), luminance_quantiles(tf.constant(style))
+    for share in (1.0, 0.75, 0.0):
+        out = luminance_match(tf.constant(image), source, target, share).numpy()
+        y = _luma(image[0])
+        curve = np.interp(y, source.numpy()[0], target.numpy()[0])
+        np.testing.assert_allclose(_luma(out[0]), y + share * (curve - y), atol=1e-5)
+        # The three channels move alike: the differences between them stay.
+        np.testing.assert_allclose(np.diff(out[0], axis=-1), np.diff(image[0], axis=-1), atol=1e-5)
+    # The full match gives the image the style's luma quantiles.
+    matched = luminance_match(tf.constant(image), source, target, 1.0)
+    np.testing.assert_allclose(luminance_quantiles(matched).numpy(), target.numpy(), atol=1e-5)
+    # Tones beyond black or white (the affine map is unclipped) come back in order.
+    wide = image * 1.6 - 0.3
+    out = luminance_match(tf.constant(wide), luminance_quantiles(tf.constant(wide)), target, 1.0).numpy()
+    y, mapped = _luma(wide[0]).ravel(), _luma(out[0]).ravel()
+    assert mapped.min() >= target.numpy().min() - 1e-6 and mapped.max() <= target.numpy().max() + 1e-6
+    assert np.all(np.diff(mapped[np.argsort(y)]) >= -1e-6)
+
+
+def test_luminance_match_sends_a_spike_of_one_tone_to_the_middle_of_its_targets():
+    from tf_cbam_style.models.pipeline import luminance_match
+
+    image = np.zeros((1, 4, 4, 3), np.float32)
+    image[0, 0, :] = 1.0  # one row white, the rest black
+    source = tf.constant([[0.0, 0.0, 0.0, 0.5, 1.0]])  # quartiles 0 and 0.5: no fade
+    target = tf.constant([[0.1, 0.2, 0.4, 0.5, 0.9]])
+    out = luminance_match(tf.constant(image), source, target, 1.0).numpy()[0]
+    # The tied segments (0 -> 0.1 -> 0.2 -> 0.4 at tone 0) give half their rise.
+    np.testing.assert_allclose(_luma(out)[1:], 0.1 + 0.5 * 0.3, atol=1e-6)
+    np.testing.assert_allclose(_luma(out)[0], 0.9, atol=1e-5)
+
+
+def test_luminance_match_fades_for_a_nearly_flat_image(rng):
+    from tf_cbam_style.models.pipeline import luminance_match, luminance_quantiles
+    from tf_cbam_style.options import LUMINANCE_MIN_SPREAD
+
+    style = rng.uniform(size=(1, 8, 8, 3)).astype(np.float32)
+    target = luminance_quantiles(tf.constant(style))
+    for spread in (0.01, 0.5):
+        image = (0.5 + spread * (rng.uniform(size=(1, 16, 16, 1)) - 0.5)).repeat(3, -1).astype(np.float32)
+        source = luminance_quantiles(tf.constant(image))
+        iqr = source.numpy()[0, 24] - source.numpy()[0, 8]
+        out = luminance_match(tf.constant(image), source, target, 1.0).numpy()
+        y = _luma(image[0])
+        full = np.interp(y, source.numpy()[0], target.numpy()[0])
+        expected = y + min(1.0, iqr / LUMINANCE_MIN_SPREAD) * (full - y)
+        np.testing.assert_allclose(_luma(out[0]), expected, atol=1e-5)
+        if spread == 0.01:  # a nearly flat image keeps most of its flatness
+            assert _luma(out[0]).std() < 0.3 * full.std()
+
+
+def test_colour_transfer_moves_the_blacks_of_a_dark_style(model, rng):
+    from tf_cbam_style.models.pipeline import apply_color_transform
+
+    pipeline = StylizePipeline(model)
+    image = rng.uniform(0.0, 1.0, size=(1, 40, 40, 3)).astype(np.float32) ** 0.5  # mostly light
+    style = np.full((1, 40, 40, 3), 0.05, np.float32)  # 80 % near black, 20 % light tones
+    style[0, :8] = rng.uniform(0.6, 1.0, size=(8, 40, 1))
+    transform = pipeline.color_transform(tf.constant(image), tf.constant(style))
+    affine = np.clip(apply_color_transform(tf.constant(image), transform, 0.0).numpy(), 0, 1)
+    default = np.clip(apply_color_transform(tf.constant(image), transform).numpy(), 0, 1)
+    # Mean and covariance alone leave the darkest 70 % grey (or clip part of it
+    # flat); the luminance step gives them the style's near-black.
+    dark = lambda out: np.sort(_luma(out[0]).ravel())[: int(0.7 * out[0, ..., 0].size)]  # noqa: E731
+    print("darkest 70 %: affine mean", dark(affine).mean(), "default mean", dark(default).mean())
+    assert dark(affine).mean() > 0.1
+    assert abs(dark(default).mean() - 0.05) < 0.02
+    assert np.quantile(_luma(default[0]), 0.9) > 0.6  # and its light tones stay light
+
+
+def test_ablation_luminance_match_variants(tiny_model_path):
+    from tf_cbam_style.api import load_model
+    from tf_cbam_style.evaluation.ablation import make_pipeline
+    from tf_cbam_style.options import LUMINANCE_MATCH
+
+    model = load_model(tiny_model_path)
+    assert StylizePipeline(model).luminance_share == LUMINANCE_MATCH == 1.0
+    assert make_pipeline(model, "no_luminance_match").luminance_share == 0.0
+    assert make_pipeline(model, "luminance_match_0.5+periodic_filter_cells_9").luminance_share == 0.5
+    with pytest.raises(ValueError, match="same stage"):
+        make_pipeline(model, "no_luminance_match+luminance_match_0.5")

@@ -183,15 +183,41 @@ def test_colour_transfer_matches_the_pipeline(rng, tiny_model_path):
 
     pipeline = StylizePipeline(load_model(tiny_model_path))
     image = (rng.random((12, 16, 3)) * 0.5 + 0.2).astype(np.float32)
-    for style in [rng.random((9, 7, 3)).astype(np.float32), np.full((9, 7, 3), 0.3, np.float32)]:
+    dark = (rng.random((9, 7, 3)) ** 4).astype(np.float32)  # mostly dark: the luminance step moves a lot
+    for style in [rng.random((9, 7, 3)).astype(np.float32), np.full((9, 7, 3), 0.3, np.float32), dark]:
         transform = pipeline.color_transform(tf.constant(image[None]), tf.constant(style[None]))
+        js = _fn("colorTransform", image.ravel().tolist(), style.ravel().tolist(), _config(), float32=[0, 1])
+        np.testing.assert_allclose(js["matrix"], transform[1].numpy()[0], atol=2e-5)
+        np.testing.assert_allclose(js["sourceQuantiles"], transform[3].numpy()[0], atol=2e-5)
+        np.testing.assert_allclose(js["styleQuantiles"], transform[4].numpy()[0], atol=2e-5)
         for strength in (1.0, 0.4):
             mapped = apply_color_transform(tf.constant(image[None]), transform).numpy()[0]
             expected = np.clip(strength * mapped + (1 - strength) * image, 0, 1)
-            js = _fn("colorTransform", image.ravel().tolist(), style.ravel().tolist(), _config(), float32=[0, 1])
             out = _fn("applyColorTransform", image.ravel().tolist(), js, strength, float32=[0])
             np.testing.assert_allclose(np.reshape(out, expected.shape), expected, atol=2e-5)
-        np.testing.assert_allclose(js["matrix"], transform[1].numpy()[0], atol=2e-5)
+    # A model converted before the luminance step: its options.json has no
+    # luminance keys and its graph only the affine map.
+    before = {k: v for k, v in _config().items() if not k.startswith("luminance")}
+    js = _fn("colorTransform", image.ravel().tolist(), dark.ravel().tolist(), before, float32=[0, 1])
+    assert js["luminanceShare"] == 0
+    transform = pipeline.color_transform(tf.constant(image[None]), tf.constant(dark[None]))
+    expected = np.clip(apply_color_transform(tf.constant(image[None]), transform, 0.0).numpy()[0], 0, 1)
+    out = _fn("applyColorTransform", image.ravel().tolist(), js, 1.0, float32=[0])
+    np.testing.assert_allclose(np.reshape(out, expected.shape), expected, atol=2e-5)
+
+
+def test_luminance_curve_matches_numpy_interpolation():
+    source = [0.1, 0.2, 0.2, 0.5, 0.9]  # one tie at 0.2
+    target = [0.0, 0.1, 0.3, 0.6, 1.0]
+    ys = [0.0, 0.15, 0.2, 0.35, 0.9, 1.0]
+    out = [_fn("luminanceCurve", y, source, target) for y in ys]
+    # Away from the tie it is np.interp; at the tied tone, half the tied segment's rise.
+    expected = np.interp(ys, [0.1, 0.2, 0.5, 0.9], [0.0, 0.1, 0.6, 1.0])
+    expected[2] = 0.1 + 0.5 * 0.2
+    expected[3] = 0.3 + 0.5 * 0.3
+    np.testing.assert_allclose(out, expected, atol=1e-9)
+    quantiles = _fn("luminanceQuantiles", [0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5], 3)
+    np.testing.assert_allclose(quantiles, [0.0, 0.5, 1.0], atol=1e-6)
 
 
 def test_identity_tiles_take_the_style_colours_from_the_global_pass():

@@ -68,6 +68,20 @@ DEFAULT_COLOR_TRANSFER = 1.0  # the decoded image takes the style's colour stati
 COLOR_TRANSFER_MIN_VARIANCE = 1e-3
 COLOR_TRANSFER_EPSILON = 0.05
 COLOR_TRANSFER_ITERATIONS = 20
+# The colour transfer's luminance step (`models.pipeline.luminance_match`):
+# after the affine map (unclipped), the image's BT.601 luma goes through the
+# piecewise-linear curve between LUMINANCE_QUANTILES evenly spaced quantiles
+# of it and of the style's luma (histogram matching), a share
+# LUMINANCE_MATCH of the way. The affine map matches only mean and
+# covariance, which leaves the blacks of a mostly black style grey, and
+# clips what it pushes beyond black or white into flat patches; the curve
+# brings those tones into the style's range in order. An image whose luma
+# has an interquartile range under LUMINANCE_MIN_SPREAD (nearly flat) gets
+# the step in proportion, so that its noise is not stretched to the
+# style's range (docs/ablation.md §9).
+LUMINANCE_QUANTILES = 33
+LUMINANCE_MATCH = 1.0
+LUMINANCE_MIN_SPREAD = 0.05
 MAX_NUM_REGIONS = 16
 # The per-channel spread factor of the pipeline's feature feedback
 # (`models.pipeline.feedback_correction`) is clipped to this range, so that
@@ -341,6 +355,9 @@ def web_demo_options():
         "colorTransferMinVariance": COLOR_TRANSFER_MIN_VARIANCE,
         "colorTransferEpsilon": COLOR_TRANSFER_EPSILON,
         "colorTransferIterations": COLOR_TRANSFER_ITERATIONS,
+        "luminanceQuantiles": LUMINANCE_QUANTILES,
+        "luminanceMatch": LUMINANCE_MATCH,
+        "luminanceMinSpread": LUMINANCE_MIN_SPREAD,
         "matteRefineRadius": MATTE_REFINE_RADIUS,
         "matteRefineEpsilon": MATTE_REFINE_EPSILON,
         "minImageSize": MIN_IMAGE_SIZE,

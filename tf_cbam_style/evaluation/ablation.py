@@ -23,6 +23,11 @@ Variants (all on the CBAM model, method `cbam`, alpha 1, defaults):
 - `no_color_transfer`: without the colour transfer after the decoder (the
   decoded image's RGB mean and covariance matched to the style image's,
   blended by alpha; the shipped pipeline has it).
+- `no_luminance_match`: the colour transfer without its luminance step
+  (the affine RGB map only: mean and covariance; the shipped pipeline
+  until 2026-12-03, stop 24).
+- `luminance_match_0.5`: the luminance step half of the way instead of
+  all of it (`options.LUMINANCE_MATCH`).
 - `periodic_filter_sigma_2`, `periodic_filter_sigma_4`: the
   `PeriodicNoiseFilter` separating its high-pass residual with a Gaussian of
   sigma 2 or 4 px instead of the pipeline's 3 px (2 px leaves 29 % of the
@@ -64,7 +69,8 @@ import os
 import sys
 
 VARIANTS = ("pipeline", "no_periodic_filter", "attend_whitened", "rewhiten", "decoder_statistics",
-            "no_color_transfer", "periodic_filter_sigma_2", "periodic_filter_sigma_4", "periodic_filter_cells_9",
+            "no_color_transfer", "no_luminance_match", "luminance_match_0.5",
+            "periodic_filter_sigma_2", "periodic_filter_sigma_4", "periodic_filter_cells_9",
             "patch_3", "scales_1",
             "hard_salient_split", "feature_feedback", "feature_feedback_2", "cascade_adain_relu3_1",
             "cascade_wct_relu3_1",
@@ -76,7 +82,8 @@ STAGE_OF = {"attend_whitened": "attention", "hard_salient_split": "attention", "
             "salient_photo": "output", "periodic_filter_sigma": "periodic_filter",
             "periodic_filter_cells": "periodic_filter",
             "no_periodic_filter": "periodic_filter", "patch_3": "swap", "scales_1": "scales",
-            "no_color_transfer": "color_transfer"}
+            "no_color_transfer": "color_transfer", "no_luminance_match": "luminance_match",
+            "luminance_match": "luminance_match"}
 
 
 def variant_parts(variant):
@@ -200,6 +207,11 @@ def make_pipeline(model, variant):
             sigma = value if "_sigma_" in part else PERIODIC_FILTER_SIGMA
             cells = int(value) if "_cells_" in part else PERIODIC_FILTER_CELLS
             pipeline.periodic_noise_filter = PeriodicNoiseFilter(period=pipeline.stride, cells=cells, sigma=sigma)
+    for part in parts:
+        if part == "no_luminance_match":
+            pipeline.luminance_share = 0.0
+        elif part.startswith("luminance_match_"):
+            pipeline.luminance_share = float(part.rsplit("_", 1)[1])
     if "patch_3" in parts:
         pipeline.swap = StyleSwap(patch_size=3, stroke_scales=(1.0,))
     del multi_stroke

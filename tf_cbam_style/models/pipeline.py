@@ -20,8 +20,9 @@ run-time inputs), and the profiler (each stage timed on its own). The stages:
 5. `decoder`: decode, remove the stride-periodic pattern
    (`PeriodicNoiseFilter`), crop to the content's size and transfer the
    style's colours: the decoded image's RGB mean and covariance are matched
-   to the style image's (the colouring transform on the three channels,
-   blended by alpha times the `color_transfer` option), because the
+   to the style image's (the colouring transform on the three channels),
+   then its luminance histogram is moved toward the style's (blended by
+   alpha times the `color_transfer` option), because the
    decoder reproduces the colours of the coloured features only in part
    (docs/ablation.md). With the optional feature feedback
    (`feature_feedback`, off by default) this first output is encoded
@@ -38,6 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_cbam_style import options as opts
+from tf_cbam_style.arrays import LUMA
 from tf_cbam_style.layers.adain import AdaIN
 from tf_cbam_style.layers.color_preservation import ColorPreservation
 from tf_cbam_style.layers.foreground_composite import ForegroundComposite
@@ -84,12 +86,96 @@ def option_tensors(options):
     }
 
 
-def apply_color_transform(image, transform):
-    """Applies `StylizePipeline.color_transform`'s `(mean, matrix, style_mean)` to `image` (unclipped)."""
-    mean, matrix, style_mean = transform
+def affine_color_map(image, mean, matrix, style_mean):
+    """`(image - mean) @ matrix + style_mean` per pixel, unclipped (the colour transfer's first step)."""
     shape = tf.shape(image)
     flat = tf.reshape(image, [shape[0], -1, 3])
     return tf.reshape(tf.matmul(flat - mean, matrix) + style_mean, shape)
+
+
+def luma(image):
+    """The BT.601 luma `(batch, H, W, 1)` of RGB `image` `(batch, H, W, 3)`."""
+    return tf.reduce_sum(image * tf.constant(LUMA, image.dtype), axis=-1, keepdims=True)
+
+
+def luminance_quantiles(image, count=None):
+    """`count` evenly spaced quantiles `(batch, count)` of the luma of `image`.
+
+    The k-th of `n` sorted luma values is taken at the index
+    `floor((k (n - 1) + (count - 1) // 2) / (count - 1))` (the nearest rank,
+    in integers, so web_demo/js/tiling.js takes the same values); the first
+    is the minimum, the last the maximum.
+
+    Args:
+        image: `(batch, H, W, 3)` RGB (in [0, 1], or the affine colour
+            map's output, which may leave it).
+        count: int >= 2, the number of quantiles. Defaults to
+            `options.LUMINANCE_QUANTILES`.
+    """
+    count = opts.LUMINANCE_QUANTILES if count is None else int(count)
+    values = tf.sort(tf.reshape(luma(image), [tf.shape(image)[0], -1]), axis=-1)
+    last = tf.shape(values)[1] - 1
+    index = (tf.range(count) * last + (count - 1) // 2) // (count - 1)
+    return tf.gather(values, index, axis=1)
+
+
+def luminance_match(image, source_quantiles, target_quantiles, share=None):
+    """Moves the luma of `image` toward the curve that sends `source_quantiles` to `target_quantiles`.
+
+    Histogram matching of the luminance by quantiles: the luma `y` of each
+    pixel goes through the piecewise-linear curve through the points
+    `(source_quantiles[k], target_quantiles[k])` (flat beyond the ends; a
+    run of equal source quantiles, a spike of one tone, sends that tone to
+    the middle of its target values), and the pixel's three channels move
+    by `s * (curve(y) - y)`, which keeps its chroma. `s` is `share` times
+    `min(1, iqr / options.LUMINANCE_MIN_SPREAD)`, with `iqr` the distance
+    between the source's quartiles: a nearly flat image is not stretched
+    into its noise.
+
+    Args:
+        image: `(batch, H, W, 3)` RGB (the affine map's output, which may
+            leave [0, 1]).
+        source_quantiles: `(batch, q)`, ascending (`luminance_quantiles` of
+            the image, or of the whole photo a tile belongs to); q >= 5.
+        target_quantiles: `(batch or 1, q)`, ascending (the style's).
+        share: float in [0, 1], how far to move. Defaults to
+            `options.LUMINANCE_MATCH`.
+
+    Returns:
+        `(batch, H, W, 3)`, unclipped.
+
+    Example:
+
+    >>> styled = luminance_match(image, luminance_quantiles(image), luminance_quantiles(style))
+    """
+    share = opts.LUMINANCE_MATCH if share is None else share
+    y = luma(image)
+    source = tf.cast(source_quantiles, image.dtype)
+    target = tf.cast(target_quantiles, image.dtype)
+    count = source.shape[-1]
+    iqr = source[:, 3 * (count - 1) // 4] - source[:, (count - 1) // 4]
+    strength = tf.cast(share, image.dtype) * tf.minimum(1.0, iqr / opts.LUMINANCE_MIN_SPREAD)
+    curve = tf.broadcast_to(target[:, :1], tf.shape(source[:, :1]))[:, None, None, :]
+    for k in range(count - 1):  # one segment at a time: no (H, W, q) tensor
+        low = source[:, k:k + 1][:, None, None, :]
+        width = (source[:, k + 1:k + 2] - source[:, k:k + 1])[:, None, None, :]
+        rise = (target[:, k + 1:k + 2] - target[:, k:k + 1])[:, None, None, :]
+        tie = tf.cast(width < 1e-6, image.dtype)
+        curve += rise * tf.clip_by_value((y - low) / tf.maximum(width, 1e-6) + 0.5 * tie, 0.0, 1.0)
+    return image + strength[:, None, None, None] * (curve - y)
+
+
+def apply_color_transform(image, transform, luminance_share=None):
+    """Applies `StylizePipeline.color_transform`'s map to `image` (the full transfer, unclipped).
+
+    `transform` is `(mean, matrix, style_mean, source_quantiles,
+    style_quantiles)`: the affine map (`affine_color_map`), then the
+    luminance step (`luminance_match`, a share `luminance_share`, default
+    `options.LUMINANCE_MATCH`, of the way).
+    """
+    mean, matrix, style_mean, source_quantiles, style_quantiles = transform
+    return luminance_match(affine_color_map(image, mean, matrix, style_mean), source_quantiles,
+                           style_quantiles, luminance_share)
 
 
 def feedback_correction(target, measured, current_mean=None):
@@ -194,6 +280,9 @@ class StylizePipeline:
             raise ValueError("`feature_feedback` must be an int >= 0 (the feedback rounds). "
                              f"Received: feature_feedback={feature_feedback!r}")
         self.feature_feedback = int(feature_feedback)
+        # The colour transfer's luminance step, a share of the way
+        # (`luminance_match`); the ablation varies it.
+        self.luminance_share = opts.LUMINANCE_MATCH
         self.color_wct = WhiteningColoring(epsilon=opts.COLOR_TRANSFER_EPSILON,
                                            iterations=opts.COLOR_TRANSFER_ITERATIONS, name="color_transfer")
         # Imported here, not while tracing (AutoGraph cannot convert importlib).
@@ -317,33 +406,46 @@ class StylizePipeline:
                 transform = self.color_transform(image, state["style_image"])
             strength = tf.cast(state["alpha"], tf.float32) * tf.cast(state["color_transfer"], tf.float32)
             image = tf.clip_by_value(
-                strength * apply_color_transform(image, transform) + (1.0 - strength) * image, 0.0, 1.0)
+                strength * apply_color_transform(image, transform, self.luminance_share) + (1.0 - strength) * image,
+                0.0, 1.0)
         return image
 
     def color_transform(self, image, style):
-        """The affine RGB map giving `image` the colour mean and covariance of `style`.
+        """The colour map giving `image` the colours and tones of `style`.
 
-        The colouring transform of WCT on the three colour channels (a
+        Two steps. The affine RGB map that matches the mean and covariance:
+        the colouring transform of WCT on the three colour channels (a
         linear colour transfer, as in Reinhard et al. 2001 but with the full
         covariance), both covariances regularised as
         `options.COLOR_TRANSFER_MIN_VARIANCE` and `COLOR_TRANSFER_EPSILON`
         say (a flat style then leaves a faint copy of the image's
-        structure). web_demo/js/tiling.js has the same map in JavaScript.
+        structure). Then the luminance step (`luminance_match`): the mapped
+        image's luma goes through the curve from its quantiles to the
+        style's, a share `options.LUMINANCE_MATCH` of the way; this gives
+        a mostly black style its blacks where mean and covariance leave a
+        grey haze, and brings the tones the affine map pushed beyond black
+        or white back in order instead of clipping them flat
+        (docs/ablation.md §9). web_demo/js/tiling.js has the same map in
+        JavaScript.
 
         Args:
             image: `(batch, H, W, 3)` RGB in [0, 1].
             style: `(batch or 1, Hs, Ws, 3)` RGB in [0, 1].
 
         Returns:
-            `(mean, matrix, style_mean)`: `(batch, 1, 3)`, `(batch, 3, 3)`
-            and `(batch or 1, 1, 3)`, for `apply_color_transform`.
+            `(mean, matrix, style_mean, source_quantiles, style_quantiles)`:
+            `(batch, 1, 3)`, `(batch, 3, 3)`, `(batch or 1, 1, 3)`,
+            `(batch, q)` and `(batch or 1, q)`, for `apply_color_transform`
+            (q is `options.LUMINANCE_QUANTILES`).
         """
         mean, covariance = self.color_wct.statistics(image)
         floor = tf.constant(opts.COLOR_TRANSFER_MIN_VARIANCE * np.eye(3, dtype=np.float32))
         _, inverse_sqrt = self.color_wct.matrix_roots(covariance + floor)
         style_mean, style_covariance = self.color_wct.statistics(style)
         style_sqrt, _ = self.color_wct.matrix_roots(style_covariance + floor)  # a flat style too
-        return mean, tf.matmul(inverse_sqrt, style_sqrt), style_mean
+        matrix = tf.matmul(inverse_sqrt, style_sqrt)
+        source_quantiles = luminance_quantiles(affine_color_map(image, mean, matrix, style_mean))
+        return mean, matrix, style_mean, source_quantiles, luminance_quantiles(style)
 
     def output(self, state):
         content = state["content_image"]

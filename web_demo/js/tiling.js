@@ -276,13 +276,57 @@ function matrixRoots(covariance, epsilon, iterations) {
   return [y.map((row) => row.map((v) => v * root)), z.map((row) => row.map((v) => v / root))];
 }
 
+// BT.601 luma weights (tf_cbam_style/arrays.py LUMA).
+const LUMA = [0.299, 0.587, 0.114];
+
+// `count` evenly spaced quantiles of the luma of the RGB pixels of `pixels`
+// (`channels` values each, times `scale`): the sorted values at the nearest
+// ranks `floor((k (n - 1) + floor((count - 1) / 2)) / (count - 1))`, as
+// `luminance_quantiles` in tf_cbam_style/models/pipeline.py.
+export function luminanceQuantiles(pixels, count, channels = 3, scale = 1) {
+  const n = pixels.length / channels;
+  const values = new Float32Array(n);
+  for (let p = 0; p < n; p += 1) {
+    const q = channels * p;
+    values[p] = scale * (LUMA[0] * pixels[q] + LUMA[1] * pixels[q + 1] + LUMA[2] * pixels[q + 2]);
+  }
+  values.sort();
+  const half = Math.floor((count - 1) / 2);
+  return Array.from({ length: count }, (_, k) => values[Math.floor((k * (n - 1) + half) / (count - 1))]);
+}
+
+// The piecewise-linear curve through (source[k], target[k]) at luma `y`
+// (`luminance_match` in tf_cbam_style/models/pipeline.py: flat beyond the
+// ends, half of each tied segment's rise at its tone).
+export function luminanceCurve(y, source, target) {
+  let curve = target[0];
+  for (let k = 0; k + 1 < source.length; k += 1) {
+    const width = source[k + 1] - source[k];
+    const tie = width < 1e-6 ? 0.5 : 0;
+    const t = (y - source[k]) / Math.max(width, 1e-6) + tie;
+    curve += (target[k + 1] - target[k]) * Math.min(1, Math.max(0, t));
+  }
+  return curve;
+}
+
+// The affine colour map of pixel `p` of `image`, unclipped (`affine_color_map`).
+function affineMap(image, p, mean, matrix, styleMean) {
+  const d = [0, 1, 2].map((k) => image[3 * p + k] - mean[k]);
+  return [0, 1, 2].map((k) => d[0] * matrix[0][k] + d[1] * matrix[1][k] + d[2] * matrix[2][k] + styleMean[k]);
+}
+
 // The colour transfer of the pipeline's `decoder` stage
 // (`StylizePipeline.color_transform` in tf_cbam_style/models/pipeline.py):
 // the affine map giving `image` (Float32Array RGB in [0, 1]) the RGB mean and
 // covariance of `style` (n x `styleChannels` values times `styleScale`),
 // with the regularisation of options.json (`colorTransferMinVariance`,
-// `colorTransferEpsilon`, `colorTransferIterations`). Returns
-// {mean, matrix, styleMean}: out = (x - mean) matrix + styleMean (row vectors).
+// `colorTransferEpsilon`, `colorTransferIterations`), then the luminance
+// step: the curve between `luminanceQuantiles` quantiles of the mapped
+// image's luma and of the style's, a share `luminanceMatch` of the way,
+// faded for an image whose luma quartiles are closer than
+// `luminanceMinSpread`. Returns {mean, matrix, styleMean, sourceQuantiles,
+// styleQuantiles, luminanceShare}: x' = (x - mean) matrix + styleMean (row
+// vectors, unclipped), then x' + share (curve(luma) - luma).
 // tests/test_tfjs_tiled.py checks it against the Python pipeline.
 export function colorTransform(image, style, config, { styleChannels = 3, styleScale = 1 } = {}) {
   const source = colorStatistics(image);
@@ -293,19 +337,37 @@ export function colorTransform(image, style, config, { styleChannels = 3, styleS
     config.colorTransferIterations);
   const [styleSqrt] = matrixRoots(floor(target.covariance), config.colorTransferEpsilon,
     config.colorTransferIterations);
-  return { mean: source.mean, matrix: matMul3(inverseSqrt, styleSqrt), styleMean: target.mean };
+  const matrix = matMul3(inverseSqrt, styleSqrt);
+  const n = image.length / 3;
+  const mapped = new Float32Array(image.length);
+  for (let p = 0; p < n; p += 1) mapped.set(affineMap(image, p, source.mean, matrix, target.mean), 3 * p);
+  // A model converted before the luminance step (no `luminanceQuantiles` in
+  // its options.json) has only the affine map in its graph: so here too.
+  const count = config.luminanceQuantiles || 2;
+  const sourceQuantiles = luminanceQuantiles(mapped, count);
+  const iqr = sourceQuantiles[Math.floor((3 * (count - 1)) / 4)] - sourceQuantiles[Math.floor((count - 1) / 4)];
+  return {
+    mean: source.mean,
+    matrix,
+    styleMean: target.mean,
+    sourceQuantiles,
+    styleQuantiles: luminanceQuantiles(style, count, styleChannels, styleScale),
+    luminanceShare: config.luminanceQuantiles
+      ? config.luminanceMatch * Math.min(1, iqr / config.luminanceMinSpread) : 0,
+  };
 }
 
 // Applies `colorTransform`'s map to `image` in place, blended by `strength`
 // (alpha times the colorTransfer option), clipped to [0, 1]; returns `image`.
 export function applyColorTransform(image, transform, strength) {
-  const { mean, matrix, styleMean } = transform;
+  const { mean, matrix, styleMean, sourceQuantiles, styleQuantiles, luminanceShare } = transform;
   const n = image.length / 3;
   for (let p = 0; p < n; p += 1) {
-    const d = [0, 1, 2].map((k) => image[3 * p + k] - mean[k]);
+    const mapped = affineMap(image, p, mean, matrix, styleMean);
+    const y = LUMA[0] * mapped[0] + LUMA[1] * mapped[1] + LUMA[2] * mapped[2];
+    const shift = luminanceShare * (luminanceCurve(y, sourceQuantiles, styleQuantiles) - y);
     for (let k = 0; k < 3; k += 1) {
-      const mapped = d[0] * matrix[0][k] + d[1] * matrix[1][k] + d[2] * matrix[2][k] + styleMean[k];
-      const value = strength * mapped + (1 - strength) * image[3 * p + k];
+      const value = strength * (mapped[k] + shift) + (1 - strength) * image[3 * p + k];
       image[3 * p + k] = Math.min(1, Math.max(0, value));
     }
   }
