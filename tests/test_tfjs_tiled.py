@@ -33,7 +33,14 @@ CALLS = support.REPO / "tests" / "browser" / "tiling_calls.mjs"
 # its regularisation's limit), and the tiles' differences with it: 3.3e-4
 # to 8.0e-4 (60 to 68 dB) in five sessions, with seam scores of 0.70 to
 # 1.20 against the single pass's 0.70 to 0.88; so a seam may score up to
-# 1.5 times the single pass's (or 1). Colour preservation scales the
+# 1.5 times the single pass's (or 1). The colour transfer's luminance
+# curve (2026-12-03) stretches them again: 1.4e-3 and 2.0e-3 (54.6 and
+# 51.5 dB) in two runs, with seam scores of 1.64 and 1.03 against 0.86 and
+# 0.88 (without the colour transfer: 4.6e-5, 84.4 dB, 1.10 against 1.04). Both are maps of each pixel's own colour,
+# applied to the assembled image, so they cannot make a seam, only
+# amplify the tiles' differences; the seams are checked without the
+# colour transfer (the `no_colour_transfer` case), the defaults case checks
+# the difference only. Colour preservation scales the
 # luminance by a ratio of standard deviations, which amplifies the tiles'
 # differences again: without the colour transfer 0.0016 to 0.0052 (42 to
 # 51 dB; 0.0035 and 0.0067, 46 and 40 dB, with the filter's sigma of 3 px),
@@ -371,9 +378,10 @@ def _photo(height, width):
 @pytest.mark.slow
 @pytest.mark.parametrize("options, max_mean, min_db", [
     ({}, MEAN_ABS_TOLERANCE, MIN_PSNR_DB),
+    ({"colorTransfer": 0}, MEAN_ABS_TOLERANCE, MIN_PSNR_DB),
     ({"preserveColor": True, "region": "foreground", "colorTransfer": 0}, COLOUR_MEAN_ABS_TOLERANCE,
      COLOUR_MIN_PSNR_DB),
-], ids=["defaults", "preserve_color_foreground"])
+], ids=["defaults", "no_colour_transfer", "preserve_color_foreground"])
 def test_tiled_matches_single_pass(tfjs_model, options, max_mean, min_db):
     from tf_cbam_style.tfjs.fidelity import compare
     from tf_cbam_style.tfjs.node import run_graph_model, run_tiled_graph_model
@@ -397,4 +405,5 @@ def test_tiled_matches_single_pass(tfjs_model, options, max_mean, min_db):
     print(f"tiled vs single pass {options}: mean |diff| {mean_diff:.2g}, {db:.1f} dB; "
           f"seam score {score:.2f} (single pass {whole_score:.2f})")
     assert mean_diff < max_mean and db > min_db
-    assert score < SEAM_FACTOR * max(whole_score, 1.0)
+    if options.get("colorTransfer") == 0:
+        assert score < SEAM_FACTOR * max(whole_score, 1.0)
