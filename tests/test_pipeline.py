@@ -366,7 +366,9 @@ def test_ablation_salient_photo_keeps_a_fraction_of_the_photo_in_the_matte(tiny_
 
 
 def _luma(image):
-    return image @ np.asarray([0.299, 0.587, 0.114], np.float32)
+    from tf_cbam_style.arrays import LUMA
+
+    return image @ LUMA
 
 
 def test_luminance_quantiles_are_nearest_ranks_of_the_sorted_luma(rng):

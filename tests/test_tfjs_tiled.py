@@ -36,11 +36,12 @@ CALLS = support.REPO / "tests" / "browser" / "tiling_calls.mjs"
 # 1.5 times the single pass's (or 1). The colour transfer's luminance
 # curve (2026-12-03) stretches them again: 1.4e-3 and 2.0e-3 (54.6 and
 # 51.5 dB) in two runs, with seam scores of 1.64 and 1.03 against 0.86 and
-# 0.88 (without the colour transfer: 4.6e-5, 84.4 dB, 1.10 against 1.04). Both are maps of each pixel's own colour,
-# applied to the assembled image, so they cannot make a seam, only
-# amplify the tiles' differences; the seams are checked without the
-# colour transfer (the `no_colour_transfer` case), the defaults case checks
-# the difference only. Colour preservation scales the
+# 0.88 (without the colour transfer: 4.6e-5, 84.4 dB, 1.10 against
+# 1.04). Both are maps of each pixel's own colour, applied to the
+# assembled image, so they cannot make a seam, only amplify the tiles'
+# differences; the seams are checked without the colour transfer (the
+# `no_colour_transfer` case), the defaults case checks the difference
+# only. Colour preservation scales the
 # luminance by a ratio of standard deviations, which amplifies the tiles'
 # differences again: without the colour transfer 0.0016 to 0.0052 (42 to
 # 51 dB; 0.0035 and 0.0067, 46 and 40 dB, with the filter's sigma of 3 px),

@@ -207,8 +207,7 @@ def make_pipeline(model, variant):
             sigma = value if "_sigma_" in part else PERIODIC_FILTER_SIGMA
             cells = int(value) if "_cells_" in part else PERIODIC_FILTER_CELLS
             pipeline.periodic_noise_filter = PeriodicNoiseFilter(period=pipeline.stride, cells=cells, sigma=sigma)
-    for part in parts:
-        if part == "no_luminance_match":
+        elif part == "no_luminance_match":
             pipeline.luminance_share = 0.0
         elif part.startswith("luminance_match_"):
             pipeline.luminance_share = float(part.rsplit("_", 1)[1])

@@ -338,22 +338,21 @@ export function colorTransform(image, style, config, { styleChannels = 3, styleS
   const [styleSqrt] = matrixRoots(floor(target.covariance), config.colorTransferEpsilon,
     config.colorTransferIterations);
   const matrix = matMul3(inverseSqrt, styleSqrt);
+  const affine = { mean: source.mean, matrix, styleMean: target.mean };
+  // A model converted before the luminance step (no `luminanceQuantiles` in
+  // its options.json) has only the affine map in its graph: so here too.
+  const count = config.luminanceQuantiles;
+  if (!count) return { ...affine, luminanceShare: 0 };
   const n = image.length / 3;
   const mapped = new Float32Array(image.length);
   for (let p = 0; p < n; p += 1) mapped.set(affineMap(image, p, source.mean, matrix, target.mean), 3 * p);
-  // A model converted before the luminance step (no `luminanceQuantiles` in
-  // its options.json) has only the affine map in its graph: so here too.
-  const count = config.luminanceQuantiles || 2;
   const sourceQuantiles = luminanceQuantiles(mapped, count);
   const iqr = sourceQuantiles[Math.floor((3 * (count - 1)) / 4)] - sourceQuantiles[Math.floor((count - 1) / 4)];
   return {
-    mean: source.mean,
-    matrix,
-    styleMean: target.mean,
+    ...affine,
     sourceQuantiles,
     styleQuantiles: luminanceQuantiles(style, count, styleChannels, styleScale),
-    luminanceShare: config.luminanceQuantiles
-      ? config.luminanceMatch * Math.min(1, iqr / config.luminanceMinSpread) : 0,
+    luminanceShare: config.luminanceMatch * Math.min(1, iqr / config.luminanceMinSpread),
   };
 }
 
@@ -365,7 +364,7 @@ export function applyColorTransform(image, transform, strength) {
   for (let p = 0; p < n; p += 1) {
     const mapped = affineMap(image, p, mean, matrix, styleMean);
     const y = LUMA[0] * mapped[0] + LUMA[1] * mapped[1] + LUMA[2] * mapped[2];
-    const shift = luminanceShare * (luminanceCurve(y, sourceQuantiles, styleQuantiles) - y);
+    const shift = luminanceShare ? luminanceShare * (luminanceCurve(y, sourceQuantiles, styleQuantiles) - y) : 0;
     for (let k = 0; k < 3; k += 1) {
       const value = strength * (mapped[k] + shift) + (1 - strength) * image[3 * p + k];
       image[3 * p + k] = Math.min(1, Math.max(0, value));
