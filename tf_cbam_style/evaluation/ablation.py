@@ -35,6 +35,10 @@ Variants (all on the CBAM model, method `cbam`, alpha 1, defaults):
 - `periodic_filter_cells_9`: the filter estimating the pattern over 9x9
   same-phase pixels (72 px at relu4_1, the layer's default and the shipped
   pipeline's until 2026-12-03) instead of 3x3 (24 px).
+- `periodic_filter_after_color`: the `PeriodicNoiseFilter` after the colour
+  transfer instead of before it (the colour map still measured on the
+  filtered output): a candidate against the grid that the luminance step's
+  steep tone curve amplifies (docs/ablation.md §9). Not in the tiled modes.
 - `patch_3`: 3x3 style-swap patches instead of 5x5.
 - `scales_1`: one stroke scale (1.0) instead of (0.5, 0.7071, 1.0).
 - `hard_salient_split`: the fusion's saliency replaced by its 2-means split
@@ -71,6 +75,7 @@ import sys
 VARIANTS = ("pipeline", "no_periodic_filter", "attend_whitened", "rewhiten", "decoder_statistics",
             "no_color_transfer", "no_luminance_match", "luminance_match_0.5",
             "periodic_filter_sigma_2", "periodic_filter_sigma_4", "periodic_filter_cells_9",
+            "periodic_filter_after_color",
             "patch_3", "scales_1",
             "hard_salient_split", "feature_feedback", "feature_feedback_2", "cascade_adain_relu3_1",
             "cascade_wct_relu3_1",
@@ -80,7 +85,7 @@ CASCADES = {"cascade_adain_relu3_1": "adain", "cascade_wct_relu3_1": "wct"}
 STAGE_OF = {"attend_whitened": "attention", "hard_salient_split": "attention", "rewhiten": "coloring",
             "decoder_statistics": "decoder", "feature_feedback": "decoder", "salient_alpha": "blend",
             "salient_photo": "output", "periodic_filter_sigma": "periodic_filter",
-            "periodic_filter_cells": "periodic_filter",
+            "periodic_filter_cells": "periodic_filter", "periodic_filter_after_color": "periodic_filter",
             "no_periodic_filter": "periodic_filter", "patch_3": "swap", "scales_1": "scales",
             "no_color_transfer": "color_transfer", "no_luminance_match": "luminance_match",
             "luminance_match": "luminance_match"}
@@ -194,6 +199,24 @@ def make_pipeline(model, variant):
             targets = decoder.activation_statistics(state["style_features"][self.depth])
             image = decoder(state["features"], statistics=targets, statistics_weight=state["alpha"])
             return {"decoded": self.finish_decoded(image, state)}
+
+        def finish_decoded(self, image, state):
+            if "periodic_filter_after_color" not in parts or not self.transfer_colors:
+                return super().finish_decoded(image, state)
+            import tensorflow as tf
+
+            from tf_cbam_style.models.pipeline import apply_color_transform
+
+            # The colour map from the filtered output, as the pipeline's;
+            # applied to the raw output, which is filtered after it.
+            h, w = tf.shape(state["content_image"])[1], tf.shape(state["content_image"])[2]
+            raw = tf.clip_by_value(image, 0.0, 1.0)
+            filtered = tf.clip_by_value(self.periodic_noise_filter(raw)[:, :h, :w, :], 0.0, 1.0)
+            transform = self.color_transform(filtered, state["style_image"])
+            strength = tf.cast(state["alpha"], tf.float32) * tf.cast(state["color_transfer"], tf.float32)
+            mapped = tf.clip_by_value(strength * apply_color_transform(raw, transform, self.luminance_share)
+                                      + (1.0 - strength) * raw, 0.0, 1.0)
+            return tf.clip_by_value(self.periodic_noise_filter(mapped)[:, :h, :w, :], 0.0, 1.0)
 
     pipeline = Variant(model, remove_periodic_noise="no_periodic_filter" not in parts,
                        transfer_colors="no_color_transfer" not in parts,
