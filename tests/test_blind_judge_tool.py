@@ -30,6 +30,7 @@ def test_sheets_and_key(tiny_model_path, tmp_path):
     rows = json.loads(key.read_text())
     assert [r["row"] for r in rows] == [1, 2]
     assert all({r["left"], r["right"]} == {"no_luminance_match", "pipeline"} for r in rows)
+    assert all(r["region"] == "all" for r in rows)
     # An existing sheet is kept without --overwrite.
     again = _run(*args)
     assert again.returncode == 2 and "without --overwrite" in again.stderr.strip().splitlines()[-1]
@@ -39,6 +40,7 @@ def test_sheets_and_key(tiny_model_path, tmp_path):
     (["--variants", "pipeline,no_such_variant"], "Received: variant='no_such_variant'"),
     (["--variants", "pipeline"], "need two entries"),
     (["--key", "OUT/key.json"], "--key must lie outside --out"),
+    (["--region", "sky"], "invalid choice: 'sky'"),
 ])
 def test_bad_input_is_one_line(tmp_path, change, message):
     out = tmp_path / "sheets"

@@ -180,7 +180,7 @@ def test_region_scores_known_properties(model_dir, tmp_path, rng):
                    sb.Refinement(2, 1e-3, "grey", False), ours]
     rows = sb.region_scores(items, {"cbam": model_dir["cbam"]}, style, size=56, refinements=refinements)
     names = ["pipeline matte", "soft matte (unrefined)", "hard (m >= 0.5)", "hard + gf r2 eps1e-03 rgb",
-             "gf r2 eps1e-03 grey", "hard + gf r8 eps1e-03 rgb"]
+             "gf r2 eps1e-03 grey", f"hard + gf r{opts.MATTE_REFINE_RADIUS} eps1e-03 rgb"]
     assert [(r.source, r.matte) for r in rows] == (
         [(sb.ATTENTION_SOURCE, n) for n in names] + [(sb.ORACLE_SOURCE, n) for n in names])
     assert rows[0].composite_error < 1e-5  # the pipeline composites with the formula used here

@@ -288,7 +288,7 @@ def test_matte_rows_of_any_band_equal_the_whole_photos_refined_matte(rng):
               float32=[0, 3])
     np.testing.assert_allclose(np.reshape(out, (20, 24)),
                                tf.image.resize(matte[None], (20, 24), "bilinear").numpy()[0, ..., 0], atol=1e-5)
-    assert _fn("matteRefinement", _config()) == {"refineRadius": 8, "refineEpsilon": 1e-3}
+    assert _fn("matteRefinement", _config()) == {"refineRadius": 4, "refineEpsilon": 1e-3}
     assert _fn("matteRefinement", {}) == {"refineRadius": 0, "refineEpsilon": 1e-3}
 
 

@@ -7,7 +7,8 @@ Each row is content | style | LEFT | RIGHT at 384 px: the first `--pairs`
 eval contents, the k-th with the (k mod 8)-th eval style, stylized by two
 ablation variants (`tf_cbam_style.evaluation.ablation`), each with its own
 model (default: the shipped one), the two results in an order shuffled per
-row (`random.Random(--seed)`). Four rows a sheet (`sheet_1.png`, ...). The
+row (`random.Random(--seed)`), both with the `--region` option (default
+"all"; "foreground" or "background" to judge the region modes). Four rows a sheet (`sheet_1.png`, ...). The
 key (which variant is on which side, per row) goes to `--key`, which must
 lie outside `--out`, so that the judge, shown only `--out`, cannot read it.
 docs/ablation.md §7-§10 used it for every blind judgement.
@@ -32,6 +33,8 @@ def main(argv=None):
     parser.add_argument("--styles", default="../shared/data/eval/style")
     parser.add_argument("--pairs", type=int, default=16)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--region", default="all", choices=("all", "foreground", "background"),
+                        help="the region option of both (default: all)")
     parser.add_argument("--out", required=True, help="folder for the sheets (shown to the judge)")
     parser.add_argument("--key", required=True, help="JSON file for the key (not shown to the judge)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing sheets and key")
@@ -70,7 +73,7 @@ def main(argv=None):
     from tf_cbam_style.io import fit_max_size, load_image
 
     loaded = {m: api.load_model(m) for m in set(models)}
-    methods = [ablation.make_method(loaded[m], v) for v, m in zip(variants, models)]
+    methods = [ablation.make_method(loaded[m], v, region=args.region) for v, m in zip(variants, models)]
     rng = random.Random(args.seed)
 
     def tile(image):
@@ -90,7 +93,7 @@ def main(argv=None):
         rng.shuffle(order)
         key.append({"row": i + 1, "content": os.path.basename(content_path), "style": os.path.basename(style_path),
                     "left": variants[order[0]], "right": variants[order[1]],
-                    "left_model": models[order[0]], "right_model": models[order[1]]})
+                    "left_model": models[order[0]], "right_model": models[order[1]], "region": args.region})
         rows.append([tile(content), tile(style), tile(outputs[order[0]]), tile(outputs[order[1]])])
         print(f"row {i + 1}/{len(contents)}", flush=True)
     os.makedirs(args.out, exist_ok=True)

@@ -3,7 +3,8 @@
 # Run it (from anywhere) whenever saved_models/cbam_relu4_1/model.keras, the
 # pipeline or the exporters change, then commit what it lists at the end.
 #
-#   1. saved_models/cbam_relu4_1/1/     TF Serving SavedModel (with warm-up requests)
+#   1. saved_models/*/1/                every committed TF Serving SavedModel (with warm-up
+#                                       requests and assets.extra/tf_cbam_style.json)
 #   2. web_demo/model/                  TF.js graph model, float16 weights in <= 4 MB shards,
 #                                       options.json (the page's defaults, from options.py) and
 #                                       conversion.json (source SavedModel and its sha256)
@@ -24,13 +25,15 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
 export TF_CPP_MIN_LOG_LEVEL=2
 
-"$PYTHON" -m tf_cbam_style export saved-model saved_models/cbam_relu4_1/model.keras --overwrite
+# Every committed SavedModel, so that none keeps an older pipeline's graph.
+for version in saved_models/*/1; do
+  "$PYTHON" -m tf_cbam_style export saved-model "$(dirname "$version")/model.keras" --overwrite
+done
 "$PYTHON" -m tf_cbam_style export tfjs saved_models/cbam_relu4_1 --out web_demo/model \
     --quantization float16 --overwrite \
     --report web_demo/fidelity.json --report-quantizations none,float16,uint8
 others="$("$PYTHON" -c "import json; print(' '.join(m['name'] for m in json.load(open('web_demo/models.json'))['models'][1:]))")"
 for name in $others; do
-  "$PYTHON" -m tf_cbam_style export saved-model "saved_models/$name/model.keras" --overwrite
   "$PYTHON" -m tf_cbam_style export tfjs "saved_models/$name" --out "web_demo/models/$name" \
       --quantization float16 --overwrite --report "web_demo/fidelity_$name.json"
 done

@@ -41,7 +41,7 @@ class ForegroundComposite(keras.layers.Layer):
             Defaults to `1.0`.
         refine_radius: int >= 0, guided-filter window radius in image
             pixels; `0` = no refinement. Defaults to
-            `options.MATTE_REFINE_RADIUS` (8).
+            `options.MATTE_REFINE_RADIUS` (4).
         refine_epsilon: float > 0, guided-filter regularisation in squared
             guide units (the photo in [0, 1]). Defaults to
             `options.MATTE_REFINE_EPSILON` (1e-3).
