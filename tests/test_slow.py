@@ -12,8 +12,8 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 EVAL_CONTENT = REPO.parent / "shared" / "data" / "eval" / "content"
 # Measured for the shipped CBAM model, v5 (README, "Training": 23.27 dB,
 # 0.690; v4 was 23.11 dB, 0.685, v3 22.82 dB, 0.674, v2 22.18 dB, 0.645,
-# v1 19.89 dB, 0.569),
-# minus a margin for CPU/kernel differences: below these is a regression.
+# v1 19.89 dB, 0.569), minus a margin for CPU/kernel differences: below
+# these is a regression.
 MIN_HELD_OUT_PSNR = 22.9
 MIN_HELD_OUT_SSIM = 0.675
 

@@ -4,7 +4,7 @@
 # pipeline or the exporters change, then commit what it lists at the end.
 #
 #   1. saved_models/*/1/                every committed TF Serving SavedModel (with warm-up
-#                                       requests and assets.extra/tf_cbam_style.json)
+#                                       requests)
 #   2. web_demo/model/                  TF.js graph model, float16 weights in <= 4 MB shards,
 #                                       options.json (the page's defaults, from options.py) and
 #                                       conversion.json (source SavedModel and its sha256)

@@ -212,17 +212,12 @@ def make_pipeline(model, variant):
                 return super().finish_decoded(image, state)
             import tensorflow as tf
 
-            from tf_cbam_style.models.pipeline import apply_color_transform
-
             # The colour map from the filtered output, as the pipeline's;
             # applied to the raw output, which is filtered after it.
             h, w = tf.shape(state["content_image"])[1], tf.shape(state["content_image"])[2]
             raw = tf.clip_by_value(image, 0.0, 1.0)
             filtered = tf.clip_by_value(self.periodic_noise_filter(raw)[:, :h, :w, :], 0.0, 1.0)
-            transform = self.color_transform(filtered, state["style_image"])
-            strength = tf.cast(state["alpha"], tf.float32) * tf.cast(state["color_transfer"], tf.float32)
-            mapped = tf.clip_by_value(strength * apply_color_transform(raw, transform, self.luminance_share)
-                                      + (1.0 - strength) * raw, 0.0, 1.0)
+            mapped = self.transfer_color(raw, self.color_transform(filtered, state["style_image"]), state)
             return tf.clip_by_value(self.periodic_noise_filter(mapped)[:, :h, :w, :], 0.0, 1.0)
 
     pipeline = Variant(model, remove_periodic_noise="no_periodic_filter" not in parts,
@@ -240,8 +235,9 @@ def make_pipeline(model, variant):
         elif part.startswith("matte_refine_radius_"):
             from tf_cbam_style.layers.foreground_composite import ForegroundComposite
 
-            pipeline.composite = ForegroundComposite(feather=1.0, refine_radius=int(part.rsplit("_", 1)[1]),
-                                                     name="region_composite")
+            # The pipeline's own composite, only the radius changed.
+            pipeline.composite = ForegroundComposite.from_config(
+                {**pipeline.composite.get_config(), "refine_radius": int(part.rsplit("_", 1)[1])})
         elif part == "no_luminance_match":
             pipeline.luminance_share = 0.0
         elif part.startswith("luminance_match_"):

@@ -404,11 +404,15 @@ class StylizePipeline:
             transform = state.get("color_transform")
             if transform is None:
                 transform = self.color_transform(image, state["style_image"])
-            strength = tf.cast(state["alpha"], tf.float32) * tf.cast(state["color_transfer"], tf.float32)
-            image = tf.clip_by_value(
-                strength * apply_color_transform(image, transform, self.luminance_share) + (1.0 - strength) * image,
-                0.0, 1.0)
+            image = self.transfer_color(image, transform, state)
         return image
+
+    def transfer_color(self, image, transform, state):
+        """`image` moved by `transform` (`color_transform`) by alpha times the `color_transfer` option, in [0, 1]."""
+        strength = tf.cast(state["alpha"], tf.float32) * tf.cast(state["color_transfer"], tf.float32)
+        return tf.clip_by_value(
+            strength * apply_color_transform(image, transform, self.luminance_share) + (1.0 - strength) * image,
+            0.0, 1.0)
 
     def color_transform(self, image, style):
         """The colour map giving `image` the colours and tones of `style`.
