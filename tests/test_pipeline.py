@@ -412,6 +412,59 @@ def test_luminance_match_is_the_interpolated_curve_and_keeps_chroma(rng):
     assert np.all(np.diff(mapped[np.argsort(y)]) >= -1e-6)
 
 
+def _capped_rises(source, target, max_slope):
+    """numpy reference of `cap_curve_slope`'s rises: min(cap, rise + lam * width), lam by bisection."""
+    width, rise = np.diff(source), np.diff(target)
+    cap = max_slope * width
+    if cap.sum() <= rise.sum():  # the caps cannot hold the whole rise
+        return cap
+    low, high = 0.0, rise.sum() / max(width.sum(), 1e-12) + max_slope
+    for _ in range(200):
+        lam = 0.5 * (low + high)
+        low, high = (lam, high) if np.minimum(cap, rise + lam * width).sum() < rise.sum() else (low, lam)
+    return np.minimum(cap, rise + low * width)
+
+
+def test_cap_curve_slope_matches_a_numpy_water_filling(rng):
+    from tf_cbam_style.models.pipeline import cap_curve_slope
+
+    source = np.sort(rng.uniform(0.2, 0.7, size=(3, 9)), axis=1).astype(np.float32)
+    source[1, 2:5] = source[1, 2]  # a tie: one tone
+    target = np.sort(rng.uniform(size=(1, 9)) ** 3, axis=1).astype(np.float32)  # mostly dark
+    for max_slope in (1.5, 3.0, 100.0):
+        out = cap_curve_slope(tf.constant(source), tf.constant(target), max_slope).numpy()
+        assert out.shape == source.shape
+        for b in range(3):
+            rises = _capped_rises(source[b].astype(np.float64), target[0].astype(np.float64), max_slope)
+            np.testing.assert_allclose(np.diff(out[b]), rises, atol=2e-6)
+            np.testing.assert_allclose(out[b, 0], target[0, 0])
+            assert np.all(np.diff(out[b]) <= max_slope * np.diff(source[b]) + 1e-6)  # the cap holds
+        assert np.all(np.diff(out[1, 2:5]) == 0)  # a single tone gets no rise
+    # A cap the curve never reaches leaves it as it is; the style's black and white points stay.
+    np.testing.assert_allclose(cap_curve_slope(tf.constant(source[:1]), tf.constant(target), 1e6).numpy(),
+                               target, atol=1e-6)
+    np.testing.assert_allclose(cap_curve_slope(tf.constant(source), tf.constant(target), 3.0).numpy()[0, -1],
+                               target[0, -1], atol=1e-6)
+    # None (the option's default) is no cap.
+    np.testing.assert_allclose(cap_curve_slope(tf.constant(source), tf.constant(target), None).numpy(),
+                               np.broadcast_to(target, source.shape))
+
+
+def test_pipeline_luminance_max_slope_caps_the_transform(rng, tiny_model_path):
+    from tf_cbam_style.api import load_model
+    from tf_cbam_style.models.pipeline import StylizePipeline, cap_curve_slope
+
+    pipeline = StylizePipeline(load_model(tiny_model_path))
+    image = (rng.random((1, 12, 16, 3)) * 0.2 + 0.4).astype(np.float32)  # narrow tones: a steep curve
+    style = rng.random((1, 9, 7, 3)).astype(np.float32)
+    free = pipeline.color_transform(tf.constant(image), tf.constant(style))
+    pipeline.luminance_max_slope = 2.0
+    capped = pipeline.color_transform(tf.constant(image), tf.constant(style))
+    np.testing.assert_allclose(capped[4].numpy(), cap_curve_slope(free[3], free[4], 2.0).numpy(), atol=1e-6)
+    assert np.max(np.diff(free[4].numpy()) / np.maximum(np.diff(free[3].numpy()), 1e-9)) > 2.5
+    assert np.all(np.diff(capped[4].numpy()) <= 2.0 * np.diff(capped[3].numpy()) + 1e-6)
+
+
 def test_luminance_match_sends_a_spike_of_one_tone_to_the_middle_of_its_targets():
     from tf_cbam_style.models.pipeline import luminance_match
 
@@ -474,6 +527,11 @@ def test_ablation_luminance_match_variants(tiny_model_path):
     assert make_pipeline(model, "luminance_match_0.5+periodic_filter_cells_9").luminance_share == 0.5
     with pytest.raises(ValueError, match="same stage"):
         make_pipeline(model, "no_luminance_match+luminance_match_0.5")
+    # The slope cap is its own stage: off in the pipeline, combinable with the share.
+    assert StylizePipeline(model).luminance_max_slope is None
+    assert make_pipeline(model, "luminance_max_slope_4+luminance_match_0.5").luminance_max_slope == 4.0
+    with pytest.raises(ValueError, match="same stage"):
+        make_pipeline(model, "luminance_max_slope_2+luminance_max_slope_4")
 
 
 def test_ablation_periodic_filter_after_color(tiny_model_path, rng):

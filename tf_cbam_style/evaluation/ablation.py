@@ -46,6 +46,11 @@ Variants (all on the CBAM model, method `cbam`, alpha 1, defaults):
   a guided filter of radius 8 px instead of `options.MATTE_REFINE_RADIUS`
   (4): the wider feather shipped until 2026-12-03, stop 25 (only the
   `region` modes use the matte).
+- `luminance_max_slope_2`, `luminance_max_slope_4`, `luminance_max_slope_8`:
+  the luminance curve's slope capped at 2, 4 or 8 (`cap_curve_slope`; the
+  pipeline's `luminance_max_slope`, off in the shipped pipeline): on the 20
+  pairs it changes nothing to the third digit, the curve's stretch being
+  its overall gain (docs/ablation.md §13). Not in the tiled modes.
 - `patch_3`: 3x3 style-swap patches instead of 5x5.
 - `scales_1`: one stroke scale (1.0) instead of (0.5, 0.7071, 1.0).
 - `hard_salient_split`: the fusion's saliency replaced by its 2-means split
@@ -83,6 +88,7 @@ VARIANTS = ("pipeline", "no_periodic_filter", "attend_whitened", "rewhiten", "de
             "no_color_transfer", "no_luminance_match", "luminance_match_0.5",
             "periodic_filter_sigma_2", "periodic_filter_sigma_4", "periodic_filter_cells_9",
             "periodic_filter_after_color", "matte_refine_radius_8",
+            "luminance_max_slope_2", "luminance_max_slope_4", "luminance_max_slope_8",
             "patch_3", "scales_1",
             "hard_salient_split", "feature_feedback", "feature_feedback_2", "cascade_adain_relu3_1",
             "cascade_wct_relu3_1",
@@ -95,7 +101,8 @@ STAGE_OF = {"attend_whitened": "attention", "hard_salient_split": "attention", "
             "periodic_filter_cells": "periodic_filter", "periodic_filter_after_color": "periodic_filter",
             "no_periodic_filter": "periodic_filter", "patch_3": "swap", "scales_1": "scales",
             "no_color_transfer": "color_transfer", "no_luminance_match": "luminance_match",
-            "luminance_match": "luminance_match", "matte_refine_radius": "matte"}
+            "luminance_match": "luminance_match", "matte_refine_radius": "matte",
+            "luminance_max_slope": "luminance_slope"}
 
 
 def variant_parts(variant):
@@ -240,6 +247,8 @@ def make_pipeline(model, variant):
                 {**pipeline.composite.get_config(), "refine_radius": int(part.rsplit("_", 1)[1])})
         elif part == "no_luminance_match":
             pipeline.luminance_share = 0.0
+        elif part.startswith("luminance_max_slope_"):
+            pipeline.luminance_max_slope = float(part.rsplit("_", 1)[1])
         elif part.startswith("luminance_match_"):
             pipeline.luminance_share = float(part.rsplit("_", 1)[1])
     if "patch_3" in parts:

@@ -165,6 +165,55 @@ def luminance_match(image, source_quantiles, target_quantiles, share=None):
     return image + strength[:, None, None, None] * (curve - y)
 
 
+def cap_curve_slope(source_quantiles, target_quantiles, max_slope=None, iterations=None):
+    """Target quantiles whose curve from `source_quantiles` rises at most `max_slope` per segment.
+
+    The luminance curve (`luminance_match`) rises `target[k+1] - target[k]`
+    over `source[k+1] - source[k]`; where the image has few tones in a
+    range the style spreads wide, that slope is steep and stretches the
+    decoder's fine rounding and pattern in those tones. Each segment's rise
+    is capped at `max_slope` times its width, and what the caps remove is
+    given back to the uncapped segments in proportion to their width (a
+    constant slope added, as contrast-limited equalisation redistributes a
+    clipped histogram), found by `iterations` rounds of water filling, so
+    the curve keeps the style's black and white points wherever the slopes
+    allow. A run of equal source quantiles (one tone) gets no rise.
+
+    Args:
+        source_quantiles: `(batch, q)`, ascending (the mapped image's).
+        target_quantiles: `(batch or 1, q)`, ascending (the style's).
+        max_slope: float > 0, or None for no cap. Defaults to
+            `options.LUMINANCE_MAX_SLOPE`.
+        iterations: int >= 1, water-filling rounds. Defaults to
+            `options.LUMINANCE_SLOPE_ITERATIONS`.
+
+    Returns:
+        `(batch, q)`: ascending, starting at `target[:, 0]`.
+
+    Example:
+
+    >>> target = cap_curve_slope(luminance_quantiles(image), luminance_quantiles(style), 4.0)
+    """
+    max_slope = opts.LUMINANCE_MAX_SLOPE if max_slope is None else max_slope
+    source = tf.convert_to_tensor(source_quantiles, tf.float32)
+    target = tf.broadcast_to(tf.convert_to_tensor(target_quantiles, tf.float32), tf.shape(source))
+    if max_slope is None:  # the option is off
+        return target
+    iterations = opts.LUMINANCE_SLOPE_ITERATIONS if iterations is None else int(iterations)
+    width = source[:, 1:] - source[:, :-1]
+    rise = target[:, 1:] - target[:, :-1]
+    cap = float(max_slope) * width
+    total = tf.reduce_sum(rise, axis=-1, keepdims=True)
+    added = tf.zeros_like(total)  # the slope given back to the uncapped segments
+    for _ in range(iterations):
+        capped = tf.minimum(cap, rise + added * width)
+        free = tf.reduce_sum(tf.where(rise + added * width < cap, width, 0.0), axis=-1, keepdims=True)
+        excess = total - tf.reduce_sum(capped, axis=-1, keepdims=True)
+        added += tf.where(free > 1e-6, excess / tf.maximum(free, 1e-6), 0.0)
+    capped = tf.minimum(cap, rise + added * width)
+    return tf.concat([target[:, :1], target[:, :1] + tf.cumsum(capped, axis=-1)], axis=-1)
+
+
 def apply_color_transform(image, transform, luminance_share=None):
     """Applies `StylizePipeline.color_transform`'s map to `image` (the full transfer, unclipped).
 
@@ -283,6 +332,8 @@ class StylizePipeline:
         # The colour transfer's luminance step, a share of the way
         # (`luminance_match`); the ablation varies it.
         self.luminance_share = opts.LUMINANCE_MATCH
+        # Its curve's steepest slope (`cap_curve_slope`; None: no cap).
+        self.luminance_max_slope = opts.LUMINANCE_MAX_SLOPE
         self.color_wct = WhiteningColoring(epsilon=opts.COLOR_TRANSFER_EPSILON,
                                            iterations=opts.COLOR_TRANSFER_ITERATIONS, name="color_transfer")
         # Imported here, not while tracing (AutoGraph cannot convert importlib).
@@ -449,7 +500,10 @@ class StylizePipeline:
         style_sqrt, _ = self.color_wct.matrix_roots(style_covariance + floor)  # a flat style too
         matrix = tf.matmul(inverse_sqrt, style_sqrt)
         source_quantiles = luminance_quantiles(affine_color_map(image, mean, matrix, style_mean))
-        return mean, matrix, style_mean, source_quantiles, luminance_quantiles(style)
+        target_quantiles = luminance_quantiles(style)
+        if self.luminance_max_slope is not None:
+            target_quantiles = cap_curve_slope(source_quantiles, target_quantiles, self.luminance_max_slope)
+        return mean, matrix, style_mean, source_quantiles, target_quantiles
 
     def output(self, state):
         content = state["content_image"]
