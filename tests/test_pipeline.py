@@ -448,6 +448,8 @@ def test_cap_curve_slope_matches_a_numpy_water_filling(rng):
     # None (the option's default) is no cap.
     np.testing.assert_allclose(cap_curve_slope(tf.constant(source), tf.constant(target), None).numpy(),
                                np.broadcast_to(target, source.shape))
+    with pytest.raises(ValueError, match=r"`max_slope` must be > 0 or None. Received: max_slope=0"):
+        cap_curve_slope(tf.constant(source), tf.constant(target), 0)
 
 
 def test_pipeline_luminance_max_slope_caps_the_transform(rng, tiny_model_path):

@@ -50,7 +50,7 @@ Variants (all on the CBAM model, method `cbam`, alpha 1, defaults):
   the luminance curve's slope capped at 2, 4 or 8 (`cap_curve_slope`; the
   pipeline's `luminance_max_slope`, off in the shipped pipeline): on the 20
   pairs it changes nothing to the third digit, the curve's stretch being
-  its overall gain (docs/ablation.md §13). Not in the tiled modes.
+  its overall gain (docs/ablation.md §13). Not in the web demo's JavaScript.
 - `patch_3`: 3x3 style-swap patches instead of 5x5.
 - `scales_1`: one stroke scale (1.0) instead of (0.5, 0.7071, 1.0).
 - `hard_salient_split`: the fusion's saliency replaced by its 2-means split

@@ -165,7 +165,7 @@ def luminance_match(image, source_quantiles, target_quantiles, share=None):
     return image + strength[:, None, None, None] * (curve - y)
 
 
-def cap_curve_slope(source_quantiles, target_quantiles, max_slope=None, iterations=None):
+def cap_curve_slope(source_quantiles, target_quantiles, max_slope, iterations=None):
     """Target quantiles whose curve from `source_quantiles` rises at most `max_slope` per segment.
 
     The luminance curve (`luminance_match`) rises `target[k+1] - target[k]`
@@ -182,23 +182,27 @@ def cap_curve_slope(source_quantiles, target_quantiles, max_slope=None, iteratio
     Args:
         source_quantiles: `(batch, q)`, ascending (the mapped image's).
         target_quantiles: `(batch or 1, q)`, ascending (the style's).
-        max_slope: float > 0, or None for no cap. Defaults to
-            `options.LUMINANCE_MAX_SLOPE`.
+        max_slope: float > 0, or None for no cap (the pipeline passes
+            its `luminance_max_slope`, `options.LUMINANCE_MAX_SLOPE`).
         iterations: int >= 1, water-filling rounds. Defaults to
             `options.LUMINANCE_SLOPE_ITERATIONS`.
 
     Returns:
         `(batch, q)`: ascending, starting at `target[:, 0]`.
 
+    Raises:
+        ValueError: `max_slope` is not None and not > 0.
+
     Example:
 
     >>> target = cap_curve_slope(luminance_quantiles(image), luminance_quantiles(style), 4.0)
     """
-    max_slope = opts.LUMINANCE_MAX_SLOPE if max_slope is None else max_slope
     source = tf.convert_to_tensor(source_quantiles, tf.float32)
     target = tf.broadcast_to(tf.convert_to_tensor(target_quantiles, tf.float32), tf.shape(source))
-    if max_slope is None:  # the option is off
+    if max_slope is None:
         return target
+    if not float(max_slope) > 0:
+        raise ValueError(f"`max_slope` must be > 0 or None. Received: max_slope={max_slope!r}")
     iterations = opts.LUMINANCE_SLOPE_ITERATIONS if iterations is None else int(iterations)
     width = source[:, 1:] - source[:, :-1]
     rise = target[:, 1:] - target[:, :-1]
@@ -206,9 +210,9 @@ def cap_curve_slope(source_quantiles, target_quantiles, max_slope=None, iteratio
     total = tf.reduce_sum(rise, axis=-1, keepdims=True)
     added = tf.zeros_like(total)  # the slope given back to the uncapped segments
     for _ in range(iterations):
-        capped = tf.minimum(cap, rise + added * width)
-        free = tf.reduce_sum(tf.where(rise + added * width < cap, width, 0.0), axis=-1, keepdims=True)
-        excess = total - tf.reduce_sum(capped, axis=-1, keepdims=True)
+        raised = rise + added * width
+        free = tf.reduce_sum(tf.where(raised < cap, width, 0.0), axis=-1, keepdims=True)
+        excess = total - tf.reduce_sum(tf.minimum(cap, raised), axis=-1, keepdims=True)
         added += tf.where(free > 1e-6, excess / tf.maximum(free, 1e-6), 0.0)
     capped = tf.minimum(cap, rise + added * width)
     return tf.concat([target[:, :1], target[:, :1] + tf.cumsum(capped, axis=-1)], axis=-1)
